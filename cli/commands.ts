@@ -1,0 +1,10 @@
+/**
+ * The subcommands that are registered in the program. A subcommand joins this list only when it works
+ * end to end; unfinished features are never reachable from the command line.
+ */
+import type { Command } from 'commander';
+
+/** The working subcommands, in the order `--help` lists them. */
+export function registeredCommands(): Command[] {
+  return [];
+}

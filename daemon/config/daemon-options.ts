@@ -1,0 +1,21 @@
+/**
+ * Options the daemon process is started with (from the command line), as opposed to policy, which lives
+ * in policy files. Bound as a constant value by the composition root.
+ */
+export interface DaemonOptions {
+  /** winston level: error, warn, info, verbose, debug. */
+  readonly logLevel: string;
+  /** Write JSON lines to this file instead of human-readable lines to stderr. */
+  readonly logFile?: string | undefined;
+  /** Upper bound on how long a graceful shutdown may take before the process gives up waiting. */
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Token of {@link DaemonOptions}. */
+export const DaemonOptions = Symbol.for('uhugepaged.DaemonOptions');
+
+/** Defaults used when the command line says nothing. */
+export const defaultDaemonOptions: DaemonOptions = {
+  logLevel: 'info',
+  shutdownTimeoutMs: 10_000,
+};

@@ -1,0 +1,34 @@
+/**
+ * The composition root: the only place that knows every feature module. It builds an inversify
+ * container from the modules (each holds bindings only) and routes rxjs's unhandled errors to the log.
+ */
+import { Container, ContainerModule } from 'inversify';
+import { config as rxjsConfig } from 'rxjs';
+import { DaemonOptions, defaultDaemonOptions } from './config/daemon-options.js';
+import { lifecycleModule } from './lifecycle/lifecycle-module.js';
+import { scheduleModule } from './schedule/schedule-module.js';
+import { LoggerFactory } from './telemetry/logger-factory.js';
+import { telemetryModule } from './telemetry/telemetry-module.js';
+
+/** Every feature module of the daemon, in load order, plus the options as a constant binding. */
+export function daemonModules(options: Partial<DaemonOptions> = {}): ContainerModule[] {
+  const resolved: DaemonOptions = { ...defaultDaemonOptions, ...options };
+  const optionsModule = new ContainerModule(({ bind }) => {
+    bind<DaemonOptions>(DaemonOptions).toConstantValue(resolved);
+  });
+  return [optionsModule, telemetryModule, scheduleModule, lifecycleModule];
+}
+
+/** Builds the daemon's container and installs the process-wide rxjs error hook. */
+export function buildContainer(options: Partial<DaemonOptions> = {}): Container {
+  const container = new Container();
+  container.load(...daemonModules(options));
+  const log = container.get<LoggerFactory>(LoggerFactory).forClass('daemon', 'rxjs');
+  rxjsConfig.onUnhandledError = (error: unknown) => {
+    log.error('unhandled error in an rxjs stream', {
+      error: error instanceof Error ? error.message : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+  };
+  return container;
+}

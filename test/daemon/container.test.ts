@@ -1,0 +1,56 @@
+// The composition root must be able to build every object it binds: a binding whose constructor
+// parameters lack @inject, or whose token has no binding, fails here rather than at start-up.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Container, type ContainerModuleLoadOptions } from 'inversify';
+import { buildContainer, daemonModules } from '../../daemon/container.js';
+import { LoggerFactory } from '../../daemon/telemetry/logger-factory.js';
+import { Application } from '../../daemon/lifecycle/application.js';
+import { ShutdownSignals } from '../../daemon/lifecycle/shutdown-signals.js';
+import { Clock } from '../../daemon/schedule/clock.js';
+import { ArrayTransport, type Captured } from '../support/capturing-logger.js';
+
+test('every binding of every daemon module resolves', () => {
+  const container = new Container();
+  const bound: unknown[] = [];
+  const options: ContainerModuleLoadOptions = {
+    bind: (id) => {
+      bound.push(id);
+      return container.bind(id);
+    },
+    isBound: (id, o) => container.isBound(id, o),
+    onActivation: (id, a) => container.onActivation(id, a),
+    onDeactivation: (id, d) => container.onDeactivation(id, d),
+    rebind: (id) => container.rebind(id),
+    rebindAsync: (id) => container.rebindAsync(id),
+    unbind: (id) => container.unbind(id),
+    unbindAsync: (id) => container.unbindAsync(id),
+  };
+  for (const module of daemonModules({ logLevel: 'error' })) void module.load(options);
+  assert.ok(bound.length >= 5, `only ${bound.length} bindings found`);
+  for (const id of bound) {
+    const all = container.getAll(id as symbol);
+    assert.ok(all.length > 0, `${String(id)} resolved to nothing`);
+    for (const value of all) assert.notEqual(value, undefined, `${String(id)} resolved to undefined`);
+  }
+});
+
+test('buildContainer gives singletons of the core services', () => {
+  const c = buildContainer({ logLevel: 'error' });
+  assert.equal(c.get(Application), c.get(Application));
+  assert.equal(c.get(LoggerFactory), c.get(LoggerFactory));
+  assert.ok(c.get(ShutdownSignals) instanceof ShutdownSignals);
+  assert.equal(typeof c.get<Clock>(Clock).now(), 'number');
+});
+
+test('a child logger is named area:Class and keeps structured fields', () => {
+  const c = buildContainer({ logLevel: 'info' });
+  const factory = c.get<LoggerFactory>(LoggerFactory);
+  const entries: Captured[] = [];
+  factory.root.clear().add(new ArrayTransport(entries));
+  factory.forClass('act', 'CollapseExecutor').info('collapsed', { pid: 42 });
+  assert.equal(entries.length, 1);
+  assert.equal(entries[0]?.logger, 'act:CollapseExecutor');
+  assert.equal(entries[0]?.pid, 42);
+  assert.equal(entries[0]?.message, 'collapsed');
+});
