@@ -3,8 +3,9 @@
  * end to end; unfinished features are never reachable from the command line.
  */
 import type { Command } from 'commander';
+import { benchCommand } from './bench-command.js';
 
 /** The working subcommands, in the order `--help` lists them. */
 export function registeredCommands(): Command[] {
-  return [];
+  return [benchCommand()];
 }

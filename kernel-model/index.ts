@@ -1,5 +1,10 @@
 /**
- * The simulated Linux kernel's public API (see docs/kernel-model-api.md). This is the only module of the
+ * The simulated Linux kernel's public API (docs/kernel-model-api.md). This is the only module of the
  * model that code outside it imports; evaluation tooling may also use ./evaluation.ts.
  */
+export { allCapabilityNames } from './capabilities.js';
+export { SimKernel, type SimKernelConfig, type SpawnOptions, type StallTimes } from './sim-kernel.js';
 export { SyscallError, errnoNumbers, type Errno } from './syscall-error.js';
+export type { Mempolicy } from './mm/mempolicy.js';
+export type { Prot } from './mm/mmap.js';
+export type { Advice } from './mm/madvise.js';

@@ -21,7 +21,8 @@ test('--help lists exactly the registered subcommands and exits 0', () => {
   assert.equal(r.status, 0);
   assert.match(r.stdout, /Usage: uhugepaged/);
   const listed = /Commands:\n([\s\S]*?)(\n\n|$)/.exec(r.stdout)?.[1] ?? '';
-  const names = listed.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter((n) => n && n !== 'help');
+  // A command's line starts two spaces in; wrapped description lines are indented further.
+  const names = listed.split('\n').flatMap((l) => /^ {2}(\S+)/.exec(l)?.[1] ?? []).filter((n) => n !== 'help');
   assert.deepEqual(names.sort(), registeredCommands().map((c) => c.name()).sort());
 });
 

@@ -1,0 +1,45 @@
+/** `uhugepaged bench`: runs the benchmarks and prints their figures (see docs/cli.md). */
+import { Command, InvalidArgumentError } from 'commander';
+import { machineInfo, runKernelBenchmarks } from '../sim/bench/kernel-benchmarks.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
+}
+
+/** The bench subcommand. */
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('run the benchmarks (medians of several runs) and print their figures')
+    .option('--json', 'print one JSON object instead of a table')
+    .option('--runs <n>', 'runs per benchmark (the median is reported)', positiveInt, 3)
+    .addHelpText('after', '\nExample:\n  $ uhugepaged bench --json --runs 5\n')
+    .action((opts: { json?: boolean; runs: number }) => {
+      const progress = (m: string): void => void process.stderr.write(`bench: ${m}\n`);
+      const kernel = runKernelBenchmarks(opts.runs, progress);
+      const result = {
+        ...kernel,
+        // Their subjects are not built yet: null, never a guess.
+        simSpeedupKernelOnly: null,
+        decisionCycleMs1000Procs: null,
+        simSpeedup: null,
+        runs: opts.runs,
+        machine: machineInfo(),
+      };
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        return;
+      }
+      const rows: [string, string][] = [
+        ['fault-in, 4 KiB pages/s', kernel.faultPagesPerSec.toLocaleString('en-US')],
+        ['state per 4 KiB frame', `${kernel.bytesPerFrame} bytes`],
+        ['compaction of a 16 GiB node', `${kernel.compact16GiBMs} ms (${kernel.compactionFramesPerSec.toLocaleString('en-US')} frames/s)`],
+        ['boot of a 256 GiB machine', `${kernel.boot256GiBMs} ms, +${kernel.boot256GiBRssMiB} MiB RSS`],
+      ];
+      const w = Math.max(...rows.map(([a]) => a.length));
+      for (const [a, b] of rows) process.stdout.write(`${a.padEnd(w)}  ${b}\n`);
+      const m = result.machine;
+      process.stdout.write(`\nmedians of ${opts.runs} runs on ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, node ${m.node}\n`);
+    });
+}

@@ -1,0 +1,112 @@
+/**
+ * The binary procfs files: /proc/PID/pagemap (one little-endian u64 per virtual page) and
+ * /proc/kpageflags (one u64 per physical frame), with Linux's bit layout
+ * (Documentation/admin-guide/mm/pagemap.rst). A daemon counts populated, swapped and shared pages of a
+ * 2 MiB region from pagemap, and THP/KSM/zero pages from kpageflags, as tcmalloc does on Linux.
+ */
+import { HPAGE_PMD_SIZE, PAGE_SIZE, PageKind } from '../mm/constants.js';
+import { VM, type Task } from '../mm/mm-types.js';
+import { PG } from '../mm/page-flags.js';
+import { PTRS_PER_PTE, ptePfn, pteSwapSlot } from '../mm/pgtable.js';
+import type { Kernel } from '../kernel.js';
+
+/** pagemap bits (as bit numbers of the 64-bit entry). */
+export const PM = { present: 63, swapped: 62, fileOrSharedAnon: 61, exclusive: 56 } as const;
+/** kpageflags bit numbers. */
+export const KPF = {
+  REFERENCED: 2, DIRTY: 4, LRU: 5, ACTIVE: 6, SLAB: 7, BUDDY: 10, MMAP: 11, ANON: 12, SWAPBACKED: 14,
+  COMPOUND_HEAD: 15, COMPOUND_TAIL: 16, UNEVICTABLE: 18, NOPAGE: 20, KSM: 21, THP: 22, ZERO_PAGE: 24, PGTABLE: 26,
+} as const;
+
+/** Writes one little-endian u64 entry: the flag `bits` set, and `low` in bits 0–54. */
+function put(view: DataView, at: number, bits: readonly number[], low: number): void {
+  let hi = Math.floor(low / 2 ** 32) & 0x7fffff;
+  let lo = low >>> 0;
+  for (const b of bits) {
+    if (b >= 32) hi |= 1 << (b - 32);
+    else lo |= 1 << b;
+  }
+  view.setUint32(at, lo >>> 0, true);
+  view.setUint32(at + 4, hi >>> 0, true);
+}
+
+/**
+ * /proc/PID/pagemap from byte `offset`, `length` bytes. PFNs are shown only to a reader with
+ * CAP_SYS_ADMIN (`showPfn`), as since Linux 4.2.
+ */
+export function readPagemap(k: Kernel, task: Task, offset: number, length: number, showPfn: boolean): Uint8Array {
+  const out = new Uint8Array(length);
+  const view = new DataView(out.buffer);
+  for (let at = 0; at + 8 <= length; at += 8) {
+    const vaddr = ((offset + at) / 8) * PAGE_SIZE;
+    const entry = pagemapEntry(k, task, vaddr);
+    if (entry === undefined) continue;
+    put(view, at, entry.bits, showPfn || entry.swap ? entry.low : 0);
+  }
+  return out;
+}
+
+function pagemapEntry(k: Kernel, task: Task, vaddr: number): { bits: number[]; low: number; swap: boolean } | undefined {
+  const e = task.mm.pmd.get(Math.floor(vaddr / HPAGE_PMD_SIZE));
+  if (e === undefined) return undefined;
+  const index = Math.floor(vaddr / PAGE_SIZE) % PTRS_PER_PTE;
+  let pfn: number;
+  if (e < 0) {
+    const head = -e - 1;
+    pfn = head + index;
+    const exclusive = head !== k.huge.hugeZeroPfn && k.rmap.pmdMapcount(head) === 1;
+    return { bits: exclusive ? [PM.present, PM.exclusive] : [PM.present], low: pfn, swap: false };
+  }
+  const pte = k.pgtables.entries[e * PTRS_PER_PTE + index];
+  if (pte === 0) return undefined;
+  if (pte < 0) {
+    // Swap type 0 in bits 0–4, the offset in bits 5–54.
+    return { bits: [PM.swapped], low: pteSwapSlot(pte) * 32, swap: true };
+  }
+  pfn = ptePfn(pte);
+  const vma = task.mm.findVma(vaddr);
+  const bits: number[] = [PM.present];
+  if (vma && vma.flags & VM.SHARED) bits.push(PM.fileOrSharedAnon);
+  if (pfn !== k.zeroPfn && k.frames.getMapcount(pfn) === 1 && k.rmap.pmdMapcount(k.frames.compoundHead(pfn)) === 0) bits.push(PM.exclusive);
+  return { bits, low: pfn, swap: false };
+}
+
+/** /proc/kpageflags from byte `offset`, `length` bytes. */
+export function readKpageflags(k: Kernel, offset: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  const view = new DataView(out.buffer);
+  const f = k.frames;
+  for (let at = 0; at + 8 <= length; at += 8) {
+    const pfn = (offset + at) / 8;
+    if (pfn >= f.count) {
+      put(view, at, [KPF.NOPAGE], 0);
+      continue;
+    }
+    put(view, at, kpageflagBits(k, pfn), 0);
+  }
+  return out;
+}
+
+function kpageflagBits(k: Kernel, pfn: number): number[] {
+  const f = k.frames;
+  if (f.has(pfn, PG.buddy)) return [KPF.BUDDY];
+  const head = f.compoundHead(pfn);
+  const bits: number[] = [];
+  const kind = f.kind(head);
+  if (pfn === k.zeroPfn || (head === k.huge.hugeZeroPfn && kind === PageKind.ZeroPage)) bits.push(KPF.ZERO_PAGE);
+  if (kind === PageKind.Anon) bits.push(KPF.ANON, KPF.SWAPBACKED);
+  if (kind === PageKind.SlabReclaimable || kind === PageKind.KernelUnmovable) bits.push(KPF.SLAB);
+  if (kind === PageKind.PageTable) bits.push(KPF.PGTABLE);
+  if (f.has(head, PG.head)) {
+    bits.push(pfn === head ? KPF.COMPOUND_HEAD : KPF.COMPOUND_TAIL);
+    if (kind === PageKind.Anon) bits.push(KPF.THP);
+  }
+  if (f.getMapcount(pfn) > 0 || k.rmap.pmdMapcount(head) > 0) bits.push(KPF.MMAP);
+  if (f.has(head, PG.lru)) bits.push(KPF.LRU);
+  if (f.has(head, PG.active)) bits.push(KPF.ACTIVE);
+  if (f.has(head, PG.referenced)) bits.push(KPF.REFERENCED);
+  if (f.has(head, PG.dirty)) bits.push(KPF.DIRTY);
+  if (f.has(head, PG.mlocked)) bits.push(KPF.UNEVICTABLE);
+  if (f.has(head, PG.ksm)) bits.push(KPF.KSM);
+  return bits;
+}

@@ -1,0 +1,137 @@
+/**
+ * The page allocator's policy (Linux __alloc_pages and its slow path): which zones to try, at which
+ * watermark, and what to do when they are short — wake kswapd, compact, reclaim, or give up.
+ *
+ *   fast path:  each allowed node in policy order, low watermark
+ *   slow path:  wake kswapd (KSWAPD_RECLAIM) → retry at min watermark
+ *               → no DIRECT_RECLAIM: fail
+ *               → costly order: async direct compaction
+ *                   NORETRY: if compaction was skipped or deferred, or THISNODE (Dec 2025 fix): fail;
+ *                            else one round of reclaim + async compaction, then fail
+ *               → loop: direct reclaim → retry → (costly) sync-light compaction → retry
+ *                   order ≤ 3 with no progress: OOM kill, then retry
+ *
+ * zone_reclaim_mode ≠ 0 makes the fast path reclaim the first node before spilling to others. Stall time
+ * in reclaim and compaction is charged to the allocating task (and to PSI).
+ */
+import { PAGE_ALLOC_COSTLY_ORDER, HPAGE_PMD_ORDER, PageKind, migrateTypeOfKind } from './constants.js';
+import { GFP, type AllocRequest } from './gfp.js';
+import { WMARK_LOW, WMARK_MIN, type Zone } from './page-alloc.js';
+import { PG } from './page-flags.js';
+import { Vm } from './vmstat.js';
+import type { Kernel } from '../kernel.js';
+
+const MAX_RECLAIM_RETRIES = 16;
+const MAX_COSTLY_RETRIES = 3;
+
+/** The allocation entry point of the machine. */
+export class PageAllocator {
+  constructor(private readonly k: Kernel) {}
+
+  /** Allocates 2^order frames for `req`; returns the first PFN, or -1 when the request fails. */
+  allocPages(req: AllocRequest): number {
+    const nodes = this.candidateNodes(req);
+    const pfn = this.getPageFromFreelist(req, nodes, WMARK_LOW, true);
+    if (pfn >= 0) return pfn;
+    return this.slowpath(req, nodes);
+  }
+
+  /** The nodes the request may use, in order. */
+  private candidateNodes(req: AllocRequest): readonly number[] {
+    if (req.gfp & GFP.THISNODE) return req.nodes.slice(0, 1);
+    if (req.mayFallBack === false) return req.nodes;
+    const rest = this.k.nodeOrder(req.nodes[0] ?? 0).filter((n) => !req.nodes.includes(n));
+    return [...req.nodes, ...rest];
+  }
+
+  private getPageFromFreelist(req: AllocRequest, nodes: readonly number[], wmark: number, fastPath: boolean): number {
+    const { order, kind } = req;
+    for (let i = 0; i < nodes.length; i++) {
+      const zone = this.k.zones[nodes[i]];
+      if (!this.k.buddy.watermarkOk(zone, order, zone.wmark(wmark))) {
+        if (!(fastPath && i === 0 && this.k.tunables.zoneReclaimMode !== 0 && nodes.length > 1)) continue;
+        // node_reclaim: reclaim the local node before spilling elsewhere.
+        this.k.vmscan.nodeReclaim(zone.node, 1 << order, req.task);
+        if (!this.k.buddy.watermarkOk(zone, order, zone.wmark(wmark))) continue;
+      }
+      const pfn = this.k.buddy.rmqueue(zone, order, migrateTypeOfKind(kind));
+      if (pfn >= 0) {
+        this.prepNewPage(pfn, req, zone, nodes[0]);
+        return pfn;
+      }
+    }
+    return -1;
+  }
+
+  private slowpath(req: AllocRequest, nodes: readonly number[]): number {
+    const { order, gfp } = req;
+    const costly = order > PAGE_ALLOC_COSTLY_ORDER;
+    if (gfp & GFP.KSWAPD_RECLAIM) for (const n of nodes) this.k.vmscan.wakeKswapd(n, order);
+    let pfn = this.getPageFromFreelist(req, nodes, WMARK_MIN, false);
+    if (pfn >= 0 || !(gfp & GFP.DIRECT_RECLAIM)) return pfn;
+
+    if (costly) {
+      const first = this.k.compaction.tryDirect(nodes, order, 'async', req.task);
+      pfn = this.getPageFromFreelist(req, nodes, WMARK_MIN, false);
+      if (pfn >= 0) return pfn;
+      if (gfp & GFP.NORETRY) {
+        if (first === 'skipped' || first === 'deferred' || gfp & GFP.THISNODE) return -1;
+        this.directReclaim(req, nodes);
+        this.k.compaction.tryDirect(nodes, order, 'async', req.task);
+        return this.getPageFromFreelist(req, nodes, WMARK_MIN, false);
+      }
+    }
+
+    const maxRetries = costly ? MAX_COSTLY_RETRIES : MAX_RECLAIM_RETRIES;
+    for (let attempt = 0; attempt < maxRetries; attempt++) {
+      const reclaimed = this.directReclaim(req, nodes);
+      pfn = this.getPageFromFreelist(req, nodes, WMARK_MIN, false);
+      if (pfn >= 0) return pfn;
+      if (costly) {
+        this.k.compaction.tryDirect(nodes, order, 'sync-light', req.task);
+        pfn = this.getPageFromFreelist(req, nodes, WMARK_MIN, false);
+        if (pfn >= 0) return pfn;
+      } else if (reclaimed === 0) {
+        if (gfp & (GFP.NORETRY | GFP.RETRY_MAYFAIL)) return -1;
+        if (!this.k.oom.outOfMemory(nodes, order, req.task)) return -1;
+        pfn = this.getPageFromFreelist(req, nodes, WMARK_MIN, false);
+        if (pfn >= 0) return pfn;
+      }
+    }
+    return -1;
+  }
+
+  private directReclaim(req: AllocRequest, nodes: readonly number[]): number {
+    this.k.vmstat.countVmEvent(nodes[0], Vm.allocstall_normal);
+    return this.k.vmscan.directReclaim(nodes, req.order, req.task);
+  }
+
+  /** Initialises the frames of a new allocation and counts it (prep_new_page, zone_statistics). */
+  private prepNewPage(pfn: number, req: AllocRequest, zone: Zone, preferred: number): void {
+    const f = this.k.frames;
+    const n = 1 << req.order;
+    for (let i = 0; i < n; i++) f.initAllocated(pfn + i, req.kind);
+    if (req.order === HPAGE_PMD_ORDER && req.kind !== PageKind.Free && req.gfp & GFP.COMP) {
+      f.set(pfn, PG.head);
+      f.order[pfn] = req.order;
+      for (let i = 1; i < n; i++) f.set(pfn + i, PG.tail);
+    }
+    const vs = this.k.vmstat;
+    vs.countVmEvent(zone.node, Vm.pgalloc_normal, n);
+    const local = req.task ? req.task.node : preferred;
+    if (zone.node === preferred) vs.countVmEvent(zone.node, Vm.numa_hit, n);
+    else {
+      vs.countVmEvent(zone.node, Vm.numa_miss, n);
+      vs.countVmEvent(preferred, Vm.numa_foreign, n);
+    }
+    vs.countVmEvent(zone.node, zone.node === local ? Vm.numa_local : Vm.numa_other, n);
+    if (zone.nrFree < zone.wmark(WMARK_LOW)) this.k.vmscan.wakeKswapd(zone.node, req.order);
+  }
+
+  /** Frees 2^order frames (the caller has unmapped them). */
+  freePages(pfn: number, order: number): void {
+    const node = this.k.nodeOfPfn(pfn);
+    this.k.vmstat.countVmEvent(node, Vm.pgfree, 1 << order);
+    this.k.buddy.freePages(pfn, order);
+  }
+}

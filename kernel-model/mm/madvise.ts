@@ -1,0 +1,161 @@
+/**
+ * madvise(2) for anonymous memory (Linux mm/madvise.c). Advice that changes VMA flags splits and merges
+ * VMAs; advice that acts on pages walks the page tables. Like Linux, the walk applies the advice to
+ * every mapped part of the range and reports ENOMEM at the end if the range had holes.
+ *
+ * MADV_COLLAPSE is not part of this kernel build yet (it arrives with the collapse machinery) and
+ * answers EINVAL, as a kernel without it would.
+ */
+import { HPAGE_PMD_SIZE, PAGE_SIZE, PageKind } from './constants.js';
+import { Cost } from './costs.js';
+import { VM, type Task } from './mm-types.js';
+import { pageAlignUp, type Mmap } from './mmap.js';
+import { PG } from './page-flags.js';
+import { PTRS_PER_PTE, ptePfn } from './pgtable.js';
+import { SyscallError } from '../syscall-error.js';
+import type { Kernel } from '../kernel.js';
+
+/** The advice values the model knows. */
+export const madviseAdvices = [
+  'MADV_NORMAL',
+  'MADV_DONTNEED',
+  'MADV_HUGEPAGE',
+  'MADV_NOHUGEPAGE',
+  'MADV_COLLAPSE',
+  'MADV_MERGEABLE',
+  'MADV_UNMERGEABLE',
+  'MADV_PAGEOUT',
+  'MADV_COLD',
+  'MADV_WILLNEED',
+] as const;
+export type Advice = (typeof madviseAdvices)[number];
+
+const flagAdvice: Partial<Record<Advice, { set: number; clear: number }>> = {
+  MADV_HUGEPAGE: { set: VM.HUGEPAGE, clear: VM.NOHUGEPAGE },
+  MADV_NOHUGEPAGE: { set: VM.NOHUGEPAGE, clear: VM.HUGEPAGE },
+  MADV_MERGEABLE: { set: VM.MERGEABLE, clear: 0 },
+  MADV_UNMERGEABLE: { set: 0, clear: VM.MERGEABLE },
+};
+
+/** madvise. */
+export class Madvise {
+  constructor(
+    private readonly k: Kernel,
+    private readonly mmap: Mmap,
+  ) {}
+
+  /** madvise(2); throws SyscallError. */
+  madvise(task: Task, addr: number, length: number, advice: string): void {
+    if (!(madviseAdvices as readonly string[]).includes(advice)) throw new SyscallError('EINVAL', 'madvise', `unknown advice ${advice}`);
+    if (addr % PAGE_SIZE !== 0 || !(length >= 0)) throw new SyscallError('EINVAL', 'madvise', 'unaligned start or negative length');
+    if (length === 0) return;
+    const a = advice as Advice;
+    if (a === 'MADV_COLLAPSE') throw new SyscallError('EINVAL', 'madvise', 'MADV_COLLAPSE is not supported by this kernel build');
+    const end = addr + pageAlignUp(length);
+    task.chargeSys(Cost.syscall);
+    const parts = this.mappedParts(task, addr, end);
+    const flags = flagAdvice[a];
+    if (flags) {
+      for (const [s, e] of parts) {
+        this.mmap.modify('madvise', task, s, e, (v) => {
+          v.flags = (v.flags | flags.set) & ~flags.clear;
+        });
+      }
+    } else {
+      for (const [s, e] of parts) this.pageAdvice(task, a, s, e);
+    }
+    if (parts.reduce((n, [s, e]) => n + e - s, 0) < end - addr) throw new SyscallError('ENOMEM', 'madvise', 'range has unmapped holes');
+  }
+
+  /** The mapped sub-ranges of [start, end). */
+  private mappedParts(task: Task, start: number, end: number): [number, number][] {
+    return task.mm.vmas
+      .filter((v) => v.end > start && v.start < end)
+      .map((v) => [Math.max(v.start, start), Math.min(v.end, end)] as [number, number]);
+  }
+
+  private pageAdvice(task: Task, advice: Advice, start: number, end: number): void {
+    const k = this.k;
+    switch (advice) {
+      case 'MADV_DONTNEED':
+        if (task.mm.findVma(start)!.flags & VM.LOCKED) throw new SyscallError('EINVAL', 'madvise', 'MADV_DONTNEED on an mlocked range');
+        k.memory.zapRange(task, start, end);
+        return;
+      case 'MADV_COLD':
+        this.forEachPrivatePage(task, start, end, (pfn) => k.vmscan.lruUpdate(pfn, 0, PG.active | PG.referenced | PG.young));
+        return;
+      case 'MADV_PAGEOUT':
+        this.pageout(task, start, end);
+        return;
+      case 'MADV_WILLNEED':
+        for (let a = start; a < end; a += PAGE_SIZE) {
+          const vma = task.mm.findVma(a)!;
+          if (this.isSwapped(task, a)) k.memory.populate(task, vma, a, false);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** MADV_PAGEOUT: reclaim the range's private pages now (swap out anon, splitting THPs). */
+  private pageout(task: Task, start: number, end: number): void {
+    const k = this.k;
+    if (k.swap.free === 0) return;
+    const heads: number[] = [];
+    this.forEachPrivatePage(task, start, end, (pfn) => heads.push(pfn));
+    for (const pfn of heads) {
+      if (k.frames.kind(pfn) !== PageKind.Anon || k.frames.has(pfn, PG.mlocked) || k.migration.isPinned(pfn)) continue;
+      let pages = [pfn];
+      if (k.frames.has(pfn, PG.head)) {
+        const split = k.huge.splitHugePage(pfn);
+        task.chargeSys(split.costMs);
+        pages = split.pages;
+      }
+      for (const p of pages) {
+        if (k.frames.getMapcount(p) !== 1) continue;
+        const r = k.memory.swapOutPage(p);
+        task.chargeSys(r.costMs);
+      }
+    }
+  }
+
+  /** Calls `fn` once per page (THP head for huge pages) mapped in the range only by this process. */
+  private forEachPrivatePage(task: Task, start: number, end: number, fn: (pfn: number) => void): void {
+    const k = this.k;
+    const seen = new Set<number>();
+    for (let a = start; a < end; ) {
+      const e = task.mm.pmd.get(Math.floor(a / HPAGE_PMD_SIZE));
+      const nextPmd = (Math.floor(a / HPAGE_PMD_SIZE) + 1) * HPAGE_PMD_SIZE;
+      if (e === undefined) {
+        a = nextPmd;
+        continue;
+      }
+      if (e < 0) {
+        const head = -e - 1;
+        if (head !== k.huge.hugeZeroPfn && k.rmap.pmdMapcount(head) === 1 && !seen.has(head)) {
+          seen.add(head);
+          fn(head);
+        }
+        a = nextPmd;
+        continue;
+      }
+      const pte = k.pgtables.entries[e * PTRS_PER_PTE + (Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE)];
+      if (pte > 0) {
+        const pfn = ptePfn(pte);
+        const head = k.frames.compoundHead(pfn);
+        if (pfn !== k.zeroPfn && k.frames.getMapcount(pfn) === 1 && !seen.has(head)) {
+          seen.add(head);
+          fn(head);
+        }
+      }
+      a += PAGE_SIZE;
+    }
+  }
+
+  private isSwapped(task: Task, a: number): boolean {
+    const e = task.mm.pmd.get(Math.floor(a / HPAGE_PMD_SIZE));
+    if (e === undefined || e < 0) return false;
+    return this.k.pgtables.entries[e * PTRS_PER_PTE + (Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE)] < 0;
+  }
+}

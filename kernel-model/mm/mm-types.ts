@@ -1,0 +1,166 @@
+/**
+ * Processes, their address spaces and VMAs (Linux's task_struct, mm_struct and vm_area_struct, reduced
+ * to what huge pages depend on). VMAs are few per process and are plain objects; per-page state lives in
+ * the page tables (pgtable.ts) and the frame arrays (page-flags.ts).
+ */
+import type { Mempolicy } from './mempolicy.js';
+
+/** VMA flag bits (the model's own numbering; smaps prints Linux's two-letter names). */
+export const VM = {
+  READ: 1 << 0,
+  WRITE: 1 << 1,
+  EXEC: 1 << 2,
+  SHARED: 1 << 3,
+  LOCKED: 1 << 4,
+  HUGEPAGE: 1 << 5,
+  NOHUGEPAGE: 1 << 6,
+  MERGEABLE: 1 << 7,
+  ACCOUNT: 1 << 8,
+} as const;
+
+/** smaps `VmFlags` names of the bits above, in Linux's print order. */
+export const vmFlagNames: readonly (readonly [number, string])[] = [
+  [VM.READ, 'rd'],
+  [VM.WRITE, 'wr'],
+  [VM.EXEC, 'ex'],
+  [VM.SHARED, 'sh'],
+  [-1, 'mr'],
+  [-2, 'mw'],
+  [-3, 'me'],
+  [VM.LOCKED, 'lo'],
+  [VM.ACCOUNT, 'ac'],
+  [VM.HUGEPAGE, 'hg'],
+  [VM.NOHUGEPAGE, 'nh'],
+  [VM.MERGEABLE, 'mg'],
+];
+
+/** A virtual memory area: [start, end) with flags. */
+export interface Vma {
+  start: number;
+  end: number;
+  flags: number;
+  /**
+   * Identity of the anon_vma (0: none yet). Created by the first write fault; VMAs that share it may
+   * merge, and MADV_COLLAPSE needs one.
+   */
+  anonVma: number;
+  /** Per-VMA NUMA policy from mbind, if any. */
+  policy: Mempolicy | undefined;
+  /** Offset (in pages) for smaps' header: 0 for anonymous memory. */
+  readonly pgoff: number;
+}
+
+/** Causes of stall time a task can suffer, for the typed stall accessor. */
+export const StallCause = {
+  directReclaim: 0,
+  directCompaction: 1,
+  swapIn: 2,
+  collapse: 3,
+  migration: 4,
+  numaHint: 5,
+  memcgThrottle: 6,
+} as const;
+export type StallCause = keyof typeof StallCause;
+export const NR_STALL_CAUSES = 7;
+
+/** An address space. */
+export class MmStruct {
+  /** Sorted by start, non-overlapping. */
+  vmas: Vma[] = [];
+  /** PMD index (address / 2 MiB) → entry: ≥ 0 a PTE table index, < 0 a PMD mapping of frame −entry−1. */
+  readonly pmd = new Map<number, number>();
+  /** Pages mapped by PTEs (anonymous, present), excluding the zero page. */
+  anonPtePages = 0;
+  /** PMD mappings of anonymous THPs. */
+  thpPmdMapped = 0;
+  /** Swap entries in the page tables. */
+  swapEntries = 0;
+  /** PTE tables allocated. */
+  ptePages = 0;
+  /** Peak RSS in pages (VmHWM). */
+  hiwaterRss = 0;
+  /** Peak virtual size in bytes (VmPeak). */
+  peakVm = 0;
+  /** Highest address of the top-down mmap area. */
+  readonly mmapBase = 0x7f00_0000_0000;
+
+  /** The VMA containing `addr`, or undefined. */
+  findVma(addr: number): Vma | undefined {
+    const vmas = this.vmas;
+    let lo = 0;
+    let hi = vmas.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = vmas[mid];
+      if (addr < v.start) hi = mid - 1;
+      else if (addr >= v.end) lo = mid + 1;
+      else return v;
+    }
+    return undefined;
+  }
+
+  /** Resident pages (4 KiB units): PTE-mapped anonymous pages plus 512 per PMD-mapped THP. */
+  get rssPages(): number {
+    return this.anonPtePages + this.thpPmdMapped * 512;
+  }
+
+  /** Total mapped bytes. */
+  get totalVm(): number {
+    let n = 0;
+    for (const v of this.vmas) n += v.end - v.start;
+    return n;
+  }
+
+  /** Records the high-water marks after a change. */
+  updateHiwater(): void {
+    this.hiwaterRss = Math.max(this.hiwaterRss, this.rssPages);
+    this.peakVm = Math.max(this.peakVm, this.totalVm);
+  }
+}
+
+/** A process (one thread per process in the model). */
+export class Task {
+  /** User and system CPU time, ms. */
+  utimeMs = 0;
+  stimeMs = 0;
+  minflt = 0;
+  majflt = 0;
+  /** Stall time by {@link StallCause}, ms. */
+  readonly stallMs = new Float64Array(NR_STALL_CAUSES);
+  /** PR_SET_THP_DISABLE. */
+  thpDisable = false;
+  /** PR_SET_MEMORY_MERGE. */
+  memoryMerge = false;
+  alive = true;
+  /** The task's open file descriptors (pidfds): fd → target pid. */
+  readonly fds = new Map<number, number>();
+
+  constructor(
+    readonly pid: number,
+    readonly ppid: number,
+    public comm: string,
+    readonly uid: number,
+    readonly caps: ReadonlySet<string>,
+    readonly dumpable: boolean,
+    public node: number,
+    public mempolicy: Mempolicy,
+    public cgroup: string,
+    readonly mm: MmStruct,
+    readonly startTimeMs: number,
+  ) {}
+
+  /** Charges kernel (system) time. */
+  chargeSys(ms: number): void {
+    this.stimeMs += ms;
+  }
+
+  /** Charges a stall: system time spent waiting on a kernel mechanism. */
+  stall(cause: StallCause, ms: number): void {
+    this.stallMs[StallCause[cause]] += ms;
+    this.stimeMs += ms;
+  }
+
+  hasCap(cap: string): boolean {
+    return this.caps.has(cap);
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * Page reclaim (Linux mm/vmscan.c): the active/inactive LRU, kswapd, direct reclaim and node reclaim.
+ *
+ * The LRU is kept as page flags (PG_lru, PG_active, PG_referenced, and the mapping's young bit) rather
+ * than linked lists, and is scanned by a clock hand per node that sweeps the node's frames — the
+ * two-handed-clock equivalent of Linux's active/inactive lists, with no per-page list links:
+ *
+ *   young (accessed since last look)   → clear young; an inactive page is activated (pgactivate)
+ *   not young, active                  → deactivate (pgdeactivate): it gets one more sweep to be used
+ *   not young, inactive                → reclaim: clean file pages are dropped, dirty ones written back
+ *                                        first; anonymous pages are swapped out (THPs split first)
+ *
+ * File pages are preferred; anonymous pages are reclaimed only with swap space and swappiness > 0.
+ * Mlocked and pinned pages are skipped (unevictable). kswapd is woken when a node's free pages fall
+ * below the low watermark (plus boost) and reclaims until they exceed the high watermark, then wakes
+ * kcompactd for a high-order waker; direct reclaim takes SWAP_CLUSTER_MAX pages at a time in the
+ * allocating task's context and charges it the time (a stall, also counted by PSI). The deferred-split
+ * shrinker (partially unmapped THPs) runs with every reclaim pass.
+ */
+import { KernelThread, Priority } from '../engine/engine.js';
+import { HPAGE_PMD_NR, PageKind } from './constants.js';
+import { Cost } from './costs.js';
+import type { Task } from './mm-types.js';
+import { WMARK_HIGH, WMARK_LOW } from './page-alloc.js';
+import { PG } from './page-flags.js';
+import { Vm } from './vmstat.js';
+import type { Kernel } from '../kernel.js';
+
+/** Pages reclaimed per batch (SWAP_CLUSTER_MAX). */
+export const SWAP_CLUSTER_MAX = 32;
+
+type ReclaimContext = 'kswapd' | 'direct' | 'node';
+
+/** Reclaim. */
+export class Vmscan {
+  private readonly hand: number[];
+  private readonly kswapd: KernelThread[];
+  private readonly kswapdOrder: number[];
+
+  constructor(private readonly k: Kernel) {
+    this.hand = k.zones.map((z) => z.startPfn);
+    this.kswapdOrder = k.zones.map(() => 0);
+    this.kswapd = k.zones.map(
+      (z) => new KernelThread(`kswapd${z.node}`, k.engine, Priority.reclaim, () => this.balanceNode(z.node)),
+    );
+  }
+
+  /** CPU time used by a node's kswapd, ms. */
+  kswapdCpuMs(node: number): number {
+    return this.kswapd[node].cpuMs;
+  }
+
+  // ---- LRU membership ----------------------------------------------------------------------------
+
+  /** The vmstat state item of the list a page is on. */
+  private lruItem(pfn: number): number {
+    const f = this.k.frames;
+    if (f.has(pfn, PG.mlocked)) return Vm.nr_unevictable;
+    const anon = f.kind(pfn) === PageKind.Anon;
+    const active = f.has(pfn, PG.active);
+    if (anon) return active ? Vm.nr_active_anon : Vm.nr_inactive_anon;
+    return active ? Vm.nr_active_file : Vm.nr_inactive_file;
+  }
+
+  private lruAccount(pfn: number, sign: 1 | -1): void {
+    const n = this.k.frames.has(pfn, PG.head) ? HPAGE_PMD_NR : 1;
+    const node = this.k.nodeOfPfn(pfn);
+    const item = this.lruItem(pfn);
+    this.k.vmstat.modNodeState(node, item, sign * n);
+    const zoneItem = zoneLruItem(item);
+    this.k.vmstat.modNodeState(node, zoneItem, sign * n);
+  }
+
+  /** Puts a new page (or THP head) on the inactive list. */
+  lruAdd(pfn: number): void {
+    const f = this.k.frames;
+    f.set(pfn, PG.lru);
+    f.clear(pfn, PG.active);
+    this.lruAccount(pfn, 1);
+  }
+
+  /** Takes a page off the LRU (before it is freed or split). */
+  lruDel(pfn: number): void {
+    const f = this.k.frames;
+    if (!f.has(pfn, PG.lru)) return;
+    this.lruAccount(pfn, -1);
+    f.clear(pfn, PG.lru | PG.active | PG.referenced);
+  }
+
+  /** Changes flags of an LRU page, keeping the per-list counts right. */
+  lruUpdate(pfn: number, set: number, clear: number): void {
+    const f = this.k.frames;
+    const onLru = f.has(pfn, PG.lru);
+    if (onLru) this.lruAccount(pfn, -1);
+    f.set(pfn, set);
+    f.clear(pfn, clear);
+    if (onLru) this.lruAccount(pfn, 1);
+  }
+
+  /** Migration moved an LRU page to another frame (maybe another node). */
+  lruMoved(from: number, to: number): void {
+    const f = this.k.frames;
+    if (!f.has(to, PG.lru)) return;
+    const n = f.has(to, PG.head) ? HPAGE_PMD_NR : 1;
+    const a = this.k.nodeOfPfn(from);
+    const b = this.k.nodeOfPfn(to);
+    if (a === b) return;
+    const item = this.lruItem(to);
+    this.k.vmstat.modNodeState(a, item, -n);
+    this.k.vmstat.modNodeState(a, zoneLruItem(item), -n);
+    this.k.vmstat.modNodeState(b, item, n);
+    this.k.vmstat.modNodeState(b, zoneLruItem(item), n);
+  }
+
+  // ---- kswapd ------------------------------------------------------------------------------------
+
+  /** wakeup_kswapd: wakes the node's kswapd unless the node is already balanced for `order`. */
+  wakeKswapd(node: number, order: number): void {
+    const zone = this.k.zones[node];
+    this.kswapdOrder[node] = Math.max(this.kswapdOrder[node], order);
+    if (this.k.buddy.watermarkOk(zone, order, zone.wmark(WMARK_HIGH)) && zone.watermarkBoost === 0) return;
+    this.kswapd[node].wake(0);
+  }
+
+  /** balance_pgdat: reclaim until free pages exceed the high watermark, then sleep. */
+  private balanceNode(node: number): number | null {
+    const zone = this.k.zones[node];
+    const order = this.kswapdOrder[node];
+    const thread = this.kswapd[node];
+    this.k.vmstat.countVmEvent(node, Vm.pageoutrun);
+    const target = (): number => zone.wmark(WMARK_HIGH);
+    let progress = 0;
+    let rounds = 0;
+    while (zone.nrFree < target() && rounds++ < 64) {
+      const { reclaimed, costMs } = this.shrinkNode(node, SWAP_CLUSTER_MAX * 16, 'kswapd');
+      thread.charge(costMs);
+      progress += reclaimed;
+      if (reclaimed === 0) break;
+    }
+    zone.watermarkBoost = 0;
+    this.k.compaction.wakeKcompactd(node, order);
+    this.kswapdOrder[node] = 0;
+    if (zone.nrFree < zone.wmark(WMARK_LOW) && progress > 0) return 100;
+    return null;
+  }
+
+  // ---- direct and node reclaim -------------------------------------------------------------------
+
+  /** try_to_free_pages: reclaims a batch from the allowed nodes in the allocating task's context. */
+  directReclaim(nodes: readonly number[], order: number, task: Task | undefined): number {
+    const want = Math.max(SWAP_CLUSTER_MAX, 1 << Math.min(order, 9));
+    let reclaimed = 0;
+    let cost = 0;
+    for (const node of nodes) {
+      const r = this.shrinkNode(node, want - reclaimed, 'direct');
+      reclaimed += r.reclaimed;
+      cost += r.costMs;
+      if (reclaimed >= want) break;
+    }
+    task?.stall('directReclaim', cost);
+    this.k.psi.memstall(task, cost);
+    return reclaimed;
+  }
+
+  /** node_reclaim (zone_reclaim_mode): clean page cache of one node only. */
+  nodeReclaim(node: number, nrPages: number, task: Task | undefined): number {
+    const r = this.shrinkNode(node, Math.max(nrPages, SWAP_CLUSTER_MAX), 'node');
+    task?.stall('directReclaim', r.costMs);
+    this.k.vmstat.countVmEvent(node, r.reclaimed > 0 ? Vm.zone_reclaim_success : Vm.zone_reclaim_failed);
+    return r.reclaimed;
+  }
+
+  /**
+   * shrink_node: sweeps the node's clock hand until `nrToReclaim` pages are freed or two full sweeps
+   * found nothing more. Returns pages freed and the CPU/IO-submission time spent.
+   */
+  shrinkNode(node: number, nrToReclaim: number, ctx: ReclaimContext): { reclaimed: number; costMs: number } {
+    const k = this.k;
+    const zone = k.zones[node];
+    let costMs = k.huge.deferredSplitScan(node);
+    let reclaimed = 0;
+    const span = zone.endPfn - zone.startPfn;
+    const mayAnon = ctx !== 'node' && k.swap.free > 0 && k.tunables.swappiness > 0;
+    // Pass 0 reclaims file pages only; pass 1 (when that was not enough) anonymous pages too.
+    for (let pass = 0; pass < 2 && reclaimed < nrToReclaim; pass++) {
+      const allowAnon = pass === 1 && mayAnon;
+      let scanned = 0;
+      const limit = span * 2;
+      while (reclaimed < nrToReclaim && scanned < limit) {
+        const pfn = this.hand[node];
+        this.hand[node] = pfn + 1 >= zone.endPfn ? zone.startPfn : pfn + 1;
+        scanned++;
+        const r = this.scanOne(pfn, allowAnon, ctx);
+        reclaimed += r.freed;
+        costMs += r.costMs;
+      }
+      reclaimed += ctx === 'node' ? 0 : k.kernelAllocs.shrinkReclaimable(node, nrToReclaim - reclaimed);
+    }
+    return { reclaimed, costMs };
+  }
+
+  /** Looks at one frame under the clock hand. */
+  private scanOne(pfn: number, allowAnon: boolean, ctx: ReclaimContext): { freed: number; costMs: number } {
+    const k = this.k;
+    const f = k.frames;
+    if (!f.has(pfn, PG.lru) || f.has(pfn, PG.mlocked) || f.has(pfn, PG.isolated)) return NOTHING;
+    const kind = f.kind(pfn);
+    const node = k.nodeOfPfn(pfn);
+    const isThp = f.has(pfn, PG.head);
+    const n = isThp ? HPAGE_PMD_NR : 1;
+    k.vmstat.countVmEvent(node, ctx === 'kswapd' ? Vm.pgscan_kswapd : Vm.pgscan_direct, n);
+    k.vmstat.countVmEvent(node, kind === PageKind.Anon ? Vm.pgscan_anon : Vm.pgscan_file, n);
+    if (f.has(pfn, PG.young)) {
+      f.clear(pfn, PG.young);
+      if (!f.has(pfn, PG.active)) {
+        this.lruUpdate(pfn, PG.active | PG.referenced, 0);
+        k.vmstat.countVmEvent(node, Vm.pgactivate, n);
+      }
+      return { freed: 0, costMs: Cost.scanPage * n };
+    }
+    if (f.has(pfn, PG.active)) {
+      this.lruUpdate(pfn, 0, PG.active | PG.referenced);
+      k.vmstat.countVmEvent(node, Vm.pgdeactivate, n);
+      return { freed: 0, costMs: Cost.scanPage };
+    }
+    if (kind === PageKind.PageCache) return this.reclaimFile(pfn, node, ctx);
+    if (kind !== PageKind.Anon || !allowAnon || k.migration.isPinned(pfn)) return NOTHING;
+    return this.reclaimAnon(pfn, node, ctx);
+  }
+
+  private reclaimFile(pfn: number, node: number, ctx: ReclaimContext): { freed: number; costMs: number } {
+    const k = this.k;
+    const f = k.frames;
+    if (f.has(pfn, PG.dirty)) {
+      if (ctx === 'node') return NOTHING;
+      // Start writeback; the page is reclaimed on a later sweep once clean.
+      f.clear(pfn, PG.dirty);
+      k.vmstat.modNodeState(node, Vm.nr_dirty, -1);
+      k.vmstat.countVmEvent(node, Vm.nr_written);
+      k.vmstat.countVmEvent(node, Vm.nr_vmscan_write);
+      return { freed: 0, costMs: Cost.writeback };
+    }
+    k.pageCache.evict(pfn);
+    k.vmstat.countVmEvent(node, ctx === 'kswapd' ? Vm.pgsteal_kswapd : Vm.pgsteal_direct);
+    k.vmstat.countVmEvent(node, Vm.pgsteal_file);
+    return { freed: 1, costMs: Cost.zapPage };
+  }
+
+  private reclaimAnon(pfn: number, node: number, ctx: ReclaimContext): { freed: number; costMs: number } {
+    const k = this.k;
+    let costMs = 0;
+    let pages = [pfn];
+    if (k.frames.has(pfn, PG.head)) {
+      // No THP-sized swap cluster in the model: split and swap the small pages (thp_swpout_fallback).
+      k.vmstat.countVmEvent(node, Vm.thp_swpout_fallback);
+      const split = k.huge.splitHugePage(pfn);
+      costMs += split.costMs;
+      if (!split.ok) return { freed: 0, costMs };
+      pages = split.pages;
+    }
+    let freed = 0;
+    for (const p of pages) {
+      const r = k.memory.swapOutPage(p);
+      costMs += r.costMs;
+      if (!r.ok) continue;
+      freed++;
+      k.vmstat.countVmEvent(node, ctx === 'kswapd' ? Vm.pgsteal_kswapd : Vm.pgsteal_direct);
+      k.vmstat.countVmEvent(node, Vm.pgsteal_anon);
+    }
+    return { freed, costMs };
+  }
+}
+
+const NOTHING = { freed: 0, costMs: 0 } as const;
+
+function zoneLruItem(item: number): number {
+  switch (item) {
+    case Vm.nr_inactive_anon:
+      return Vm.nr_zone_inactive_anon;
+    case Vm.nr_active_anon:
+      return Vm.nr_zone_active_anon;
+    case Vm.nr_inactive_file:
+      return Vm.nr_zone_inactive_file;
+    case Vm.nr_active_file:
+      return Vm.nr_zone_active_file;
+    default:
+      return Vm.nr_zone_unevictable;
+  }
+}

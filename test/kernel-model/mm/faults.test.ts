@@ -1,0 +1,185 @@
+// THP and small-page faults under the sysfs knobs, checked through the public API (counters) and the
+// evaluation entry (page tables), with the machine-wide invariants after each scenario.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimKernel, SyscallError } from '../../../kernel-model/index.js';
+import { Vm, kernelOf, type VmstatName } from '../../../kernel-model/evaluation.js';
+import { checkKernelInvariants } from '../../support/kernel-invariants.js';
+
+const MiB = 1 << 20;
+const vm = (k: SimKernel, item: VmstatName): number => kernelOf(k).vmstat.global(Vm[item]);
+const thpOf = (k: SimKernel, pid: number): number => kernelOf(k).task(pid)!.mm.thpPmdMapped;
+
+function setup(enabled: string, defrag = 'madvise', memoryMiB = 256) {
+  const k = new SimKernel({ nodes: [{ memoryMiB }], seed: 7 });
+  kernelOf(k).tunables.thpEnabled = enabled as 'always';
+  kernelOf(k).tunables.thpDefrag = defrag as 'always';
+  const pid = k.spawn({ comm: 'test' });
+  return { k, pid };
+}
+
+describe('THP at fault under transparent_hugepage/enabled', () => {
+  for (const [enabled, madvised, expectThp] of [
+    ['always', false, 2],
+    ['always', true, 2],
+    ['madvise', false, 0],
+    ['madvise', true, 2],
+    ['never', true, 0],
+  ] as const) {
+    test(`enabled=${enabled}${madvised ? ' + MADV_HUGEPAGE' : ''}: ${expectThp} THPs for a 4 MiB write`, () => {
+      const { k, pid } = setup(enabled);
+      const a = k.mmap(pid, 4 * MiB);
+      if (madvised) k.madvise(pid, a, 4 * MiB, 'MADV_HUGEPAGE');
+      k.touch(pid, a, 4 * MiB);
+      assert.equal(vm(k, 'thp_fault_alloc'), expectThp);
+      assert.equal(thpOf(k, pid), expectThp);
+      assert.equal(vm(k, 'pgfault'), expectThp === 2 ? 2 : 1024);
+      checkKernelInvariants(kernelOf(k));
+    });
+  }
+
+  test('MADV_NOHUGEPAGE and PR_SET_THP_DISABLE win over enabled=always', () => {
+    const { k, pid } = setup('always');
+    const a = k.mmap(pid, 2 * MiB);
+    k.madvise(pid, a, 2 * MiB, 'MADV_NOHUGEPAGE');
+    k.touch(pid, a, 2 * MiB);
+    const other = k.spawn();
+    k.prctl(other, 'PR_SET_THP_DISABLE', 1);
+    const b = k.mmap(other, 2 * MiB);
+    k.touch(other, b, 2 * MiB);
+    assert.equal(vm(k, 'thp_fault_alloc'), 0);
+  });
+
+  test('only aligned 2 MiB regions wholly inside the VMA get THPs', () => {
+    const { k, pid } = setup('always');
+    const a = k.mmap(pid, 4 * MiB);
+    k.munmap(pid, a, 1 * MiB);
+    k.touch(pid, a + 1 * MiB, 3 * MiB);
+    assert.equal(vm(k, 'thp_fault_alloc'), 1);
+    assert.equal(kernelOf(k).task(pid)!.mm.rssPages, 512 + 256);
+  });
+});
+
+describe('defrag decides how hard a THP fault tries on fragmented memory', () => {
+  /**
+   * Fills memory with small movable pages up to 1 MiB short of full (with a tiny min_free_kbytes so
+   * that no reclaim is needed), then frees every other page: plenty of free memory, no free 2 MiB block.
+   */
+  function fragment(k: SimKernel): void {
+    k.writeFile('/proc/sys/vm/min_free_kbytes', '128');
+    const filler = k.spawn({ comm: 'filler' });
+    const size = Math.floor((kernelOf(k).zones[0].nrFree * 4096 - 1 * MiB) / 4096) * 4096;
+    const a = k.mmap(filler, size);
+    k.madvise(filler, a, size, 'MADV_NOHUGEPAGE');
+    k.touch(filler, a, size);
+    for (let off = 0; off < size; off += 8192) k.madvise(filler, a + off, 4096, 'MADV_DONTNEED');
+  }
+
+  test('defrag=never falls back to small pages without compacting', () => {
+    const { k, pid } = setup('always', 'never');
+    fragment(k);
+    const a = k.mmap(pid, 2 * MiB);
+    k.touch(pid, a, 2 * MiB);
+    assert.equal(vm(k, 'thp_fault_alloc'), 0);
+    assert.equal(vm(k, 'thp_fault_fallback'), 1);
+    assert.equal(vm(k, 'compact_stall'), 0);
+    checkKernelInvariants(kernelOf(k));
+  });
+
+  test('defrag=always compacts in the faulting task and gets the THP', () => {
+    const { k, pid } = setup('always', 'always');
+    fragment(k);
+    const a = k.mmap(pid, 2 * MiB);
+    k.touch(pid, a, 2 * MiB);
+    assert.equal(vm(k, 'thp_fault_alloc'), 1);
+    assert.ok(vm(k, 'compact_stall') >= 1);
+    assert.ok(k.stallTime(pid).directCompaction > 0, 'the faulting task pays for compaction');
+    checkKernelInvariants(kernelOf(k));
+  });
+
+  test('defrag=madvise: only a madvised region compacts', () => {
+    const { k, pid } = setup('always', 'madvise');
+    fragment(k);
+    const a = k.mmap(pid, 2 * MiB);
+    k.touch(pid, a, 2 * MiB);
+    assert.equal(vm(k, 'thp_fault_alloc'), 0);
+    const b = k.mmap(pid, 2 * MiB);
+    k.madvise(pid, b, 2 * MiB, 'MADV_HUGEPAGE');
+    k.touch(pid, b, 2 * MiB);
+    assert.equal(vm(k, 'thp_fault_alloc'), 1);
+  });
+});
+
+describe('the huge zero page', () => {
+  test('a read fault maps the huge zero page; a later write allocates a THP [6.18]', () => {
+    const { k, pid } = setup('always');
+    const a = k.mmap(pid, 2 * MiB);
+    k.touch(pid, a, 2 * MiB, { write: false });
+    assert.equal(vm(k, 'thp_zero_page_alloc'), 1);
+    assert.equal(kernelOf(k).task(pid)!.mm.rssPages, 0);
+    k.touch(pid, a, 4096);
+    assert.equal(thpOf(k, pid), 1);
+    assert.equal(vm(k, 'thp_zero_page_alloc'), 1, 'the huge zero page is allocated once');
+    checkKernelInvariants(kernelOf(k));
+  });
+});
+
+describe('splitting', () => {
+  test('MADV_DONTNEED of one page inside a THP splits the PMD and queues a deferred split', () => {
+    const { k, pid } = setup('always');
+    const a = k.mmap(pid, 2 * MiB);
+    k.touch(pid, a, 2 * MiB);
+    k.madvise(pid, a + 4096, 4096, 'MADV_DONTNEED');
+    assert.equal(vm(k, 'thp_split_pmd'), 1);
+    assert.equal(vm(k, 'thp_deferred_split_page'), 1);
+    assert.equal(thpOf(k, pid), 0);
+    assert.equal(kernelOf(k).task(pid)!.mm.rssPages, 511);
+    checkKernelInvariants(kernelOf(k));
+  });
+
+  test('fork + write splits only the writer’s PMD and copies one page', () => {
+    const { k, pid } = setup('always');
+    const a = k.mmap(pid, 2 * MiB);
+    k.touch(pid, a, 2 * MiB, { fill: 42 });
+    const child = k.fork(pid);
+    assert.equal(thpOf(k, child), 1, 'the child shares the THP, PMD-mapped');
+    k.touch(child, a, 4096, { fill: 7 });
+    assert.equal(thpOf(k, child), 0);
+    assert.equal(thpOf(k, pid), 1, 'the parent keeps its PMD mapping');
+    assert.equal(vm(k, 'thp_split_pmd'), 1);
+    const km = kernelOf(k);
+    const head = -km.task(pid)!.mm.pmd.get(a / (2 * MiB))! - 1;
+    assert.equal(km.frames.content(head), 42, 'the parent still sees its data');
+    checkKernelInvariants(km);
+  });
+
+  test('exit frees everything a process mapped', () => {
+    const { k, pid } = setup('always');
+    const km = kernelOf(k);
+    const before = km.zones[0].nrFree;
+    const a = k.mmap(pid, 8 * MiB);
+    k.touch(pid, a, 8 * MiB);
+    k.fork(pid);
+    k.exit(pid);
+    assert.throws(() => k.touch(pid, a, 4096), (e: unknown) => e instanceof SyscallError && e.errno === 'ESRCH');
+    checkKernelInvariants(km);
+    assert.ok(km.zones[0].nrFree < before, 'the child still holds the pages');
+  });
+});
+
+describe('permissions and errors', () => {
+  test('a write to a read-only mapping faults the pages before it, then EFAULT', () => {
+    const { k, pid } = setup('never');
+    const a = k.mmap(pid, 8 * 4096);
+    k.mprotect(pid, a + 4 * 4096, 4 * 4096, 'r');
+    assert.throws(() => k.touch(pid, a, 8 * 4096), (e: unknown) => e instanceof SyscallError && e.errno === 'EFAULT');
+    assert.equal(kernelOf(k).task(pid)!.mm.rssPages, 4);
+  });
+
+  test('mprotect of a range with a hole is ENOMEM; munmap of an unaligned address is EINVAL', () => {
+    const { k, pid } = setup('never');
+    const a = k.mmap(pid, 4 * 4096);
+    assert.throws(() => k.mprotect(pid, a, 8 * 4096, 'r'), (e: unknown) => e instanceof SyscallError && e.errno === 'ENOMEM');
+    assert.throws(() => k.munmap(pid, a + 1, 4096), (e: unknown) => e instanceof SyscallError && e.errno === 'EINVAL');
+  });
+});

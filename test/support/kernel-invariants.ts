@@ -1,0 +1,75 @@
+/**
+ * Machine-wide invariants of the simulated kernel, checked by walking every page table and every frame
+ * (slow: for tests only).
+ *  - a frame is never both free (in a buddy block) and mapped;
+ *  - every mapped frame's mapcount equals the number of PTEs pointing at it, and rmap lists exactly those;
+ *  - the zone's free count equals the pages in its free blocks;
+ *  - each process's RSS counters match its page tables.
+ */
+import assert from 'node:assert/strict';
+import type { Kernel } from '../../kernel-model/evaluation.js';
+
+const BUDDY = 1;
+const HEAD = 2;
+
+/** Throws an AssertionError naming the first broken invariant. */
+export function checkKernelInvariants(k: Kernel): void {
+  const f = k.frames;
+  const free = new Uint8Array(f.count);
+  for (const z of k.zones) {
+    let counted = 0;
+    for (let p = z.startPfn; p < z.endPfn; p++) {
+      if (f.flags[p] & BUDDY) {
+        const n = 1 << f.order[p];
+        for (let i = 0; i < n; i++) free[p + i] = 1;
+        counted += n;
+        p += n - 1;
+      }
+    }
+    assert.equal(counted, z.nrFree, `node ${z.node}: nrFree ${z.nrFree} but free blocks hold ${counted}`);
+  }
+  const ptesTo = new Map<number, number[]>();
+  for (const t of k.tasks.values()) {
+    if (!t.alive) continue;
+    let anon = 0;
+    let thp = 0;
+    let swap = 0;
+    for (const [pmdIdx, e] of t.mm.pmd) {
+      if (e < 0) {
+        const head = -e - 1;
+        assert.equal(free[head], 0, `pid ${t.pid}: PMD ${pmdIdx} maps free frame ${head}`);
+        if (head !== k.huge.hugeZeroPfn) {
+          thp++;
+          assert.ok(f.flags[head] & HEAD, `pid ${t.pid}: PMD ${pmdIdx} maps ${head}, which is not a THP head`);
+          assert.ok(k.rmap.pmdsOf(head).some((m) => m.pid === t.pid && m.pmdIndex === pmdIdx), `rmap lacks PMD mapping ${t.pid}/${pmdIdx}`);
+        }
+        continue;
+      }
+      for (let i = 0; i < 512; i++) {
+        const slot = e * 512 + i;
+        const pte = k.pgtables.entries[slot];
+        if (pte === 0) continue;
+        if (pte < 0) {
+          swap++;
+          continue;
+        }
+        const pfn = pte - 1;
+        assert.equal(free[pfn], 0, `pid ${t.pid}: PTE slot ${slot} maps free frame ${pfn}`);
+        if (pfn !== k.zeroPfn) anon++;
+        const list = ptesTo.get(pfn);
+        if (list) list.push(slot);
+        else ptesTo.set(pfn, [slot]);
+      }
+    }
+    assert.equal(t.mm.anonPtePages, anon, `pid ${t.pid}: anonPtePages ${t.mm.anonPtePages}, page tables map ${anon}`);
+    assert.equal(t.mm.thpPmdMapped, thp, `pid ${t.pid}: thpPmdMapped ${t.mm.thpPmdMapped}, page tables map ${thp}`);
+    assert.equal(t.mm.swapEntries, swap, `pid ${t.pid}: swapEntries ${t.mm.swapEntries}, page tables hold ${swap}`);
+  }
+  for (let p = 0; p < f.count; p++) {
+    if (free[p] === 0 && !ptesTo.has(p)) assert.equal(f.getMapcount(p), 0, `pfn ${p}: mapcount ${f.getMapcount(p)} but no PTE maps it`);
+  }
+  for (const [pfn, slots] of ptesTo) {
+    assert.equal(f.getMapcount(pfn), slots.length, `pfn ${pfn}: mapcount ${f.getMapcount(pfn)} but ${slots.length} PTEs map it`);
+    assert.deepEqual([...k.rmap.ptesOf(pfn)].sort((a, b) => a - b), slots.sort((a, b) => a - b), `pfn ${pfn}: rmap disagrees with the page tables`);
+  }
+}
