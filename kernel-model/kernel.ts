@@ -28,6 +28,8 @@ import { Rmap } from './mm/rmap.js';
 import { SwapDevice } from './mm/swap.js';
 import { defaultMinFreeKbytes, defaultTunables, effectiveThpEnabled, type Tunables } from './mm/tunables.js';
 import { Vmscan } from './mm/vmscan.js';
+import { Kdamonds } from './workload/kdamond.js';
+import { AccessStreams } from './workload/streams.js';
 import { VmStat } from './mm/vmstat.js';
 
 /** The machine a kernel is booted on. */
@@ -77,6 +79,8 @@ export class Kernel {
   readonly mmap: Mmap;
   readonly madvise: Madvise;
   readonly pins: Pins;
+  readonly streams: AccessStreams;
+  readonly kdamonds: Kdamonds;
   /** PFN of the shared zero page. */
   readonly zeroPfn: number;
 
@@ -124,6 +128,8 @@ export class Kernel {
     this.mmap = new Mmap(this);
     this.madvise = new Madvise(this, this.mmap);
     this.pins = new Pins(this);
+    this.streams = new AccessStreams(this);
+    this.kdamonds = new Kdamonds(this);
     this.buddy.onBoost = (node) => this.vmscan.wakeKswapd(node, 0);
     this.applyWatermarks();
     this.zeroPfn = this.bootAllocZeroPage();

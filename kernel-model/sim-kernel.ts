@@ -12,6 +12,9 @@ import { MmStruct, Task, VM, StallCause } from './mm/mm-types.js';
 import type { Prot } from './mm/mmap.js';
 import { hex } from './mm/mmap.js';
 import { ProcFs } from './fs/procfs.js';
+import type { AccessStreamSpec } from './workload/access-pattern.js';
+import type { DamonAttrs, DamonRegion } from './workload/damon.js';
+import type { PerfCounters } from './workload/streams.js';
 import { Kernel, type MachineConfig } from './kernel.js';
 import { SyscallError } from './syscall-error.js';
 import { allCapabilityNames } from './capabilities.js';
@@ -198,15 +201,16 @@ export class SimKernel {
     const write = opts.write ?? true;
     const k = this.kernel;
     const end = addr + length;
-    for (let a = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE; a < end; a += PAGE_SIZE) {
+    for (let a = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE; a < end; ) {
       const vma = task.mm.findVma(a);
       if (!vma || !(vma.flags & VM.READ) || (write && !(vma.flags & VM.WRITE))) {
         throw new SyscallError('EFAULT', 'touch', `SIGSEGV at ${hex(a)}`);
       }
-      const content = write ? (opts.fill ?? k.newContent()) : 0;
-      if (k.memory.access(task, vma, a, write, content) === 'oom') {
+      const stop = Math.min(end, vma.end);
+      if (k.memory.touchRange(task, vma, a, stop, write, opts.fill) === 'oom') {
         throw new SyscallError('EFAULT', 'touch', `process ${pid} was killed by the OOM killer`);
       }
+      a = Math.ceil(stop / PAGE_SIZE) * PAGE_SIZE;
     }
   }
 
@@ -218,6 +222,49 @@ export class SimKernel {
   /** Releases pins taken by `pin`. */
   unpin(pid: number, addr: number, length: number): void {
     this.kernel.pins.unpin(this.liveTask(pid, 'unpin'), addr, length);
+  }
+
+  // ---- workloads and monitoring ------------------------------------------------------------------
+
+  /**
+   * Declares that the process keeps accessing a mapped range (rate, pattern, hot subset, writes). Each
+   * tick of simulated time the kernel faults, ages and prices these accesses (docs/kernel-model-api.md).
+   * Returns the stream's id.
+   */
+  addAccessStream(pid: number, spec: AccessStreamSpec): number {
+    return this.kernel.streams.add(this.liveTask(pid, 'access_stream'), spec);
+  }
+
+  /** Changes a stream (a phase change: the hot set moves, the rate changes). */
+  updateAccessStream(pid: number, id: number, spec: AccessStreamSpec): void {
+    this.kernel.streams.update(this.liveTask(pid, 'access_stream'), id, spec);
+  }
+
+  removeAccessStream(pid: number, id: number): void {
+    this.kernel.streams.remove(this.liveTask(pid, 'access_stream'), id);
+  }
+
+  /**
+   * Perf-like modelled counters of a process: accesses, cycles, page-walk cycles, and the cycles the
+   * same accesses would have cost on 4 KiB local pages (so MMU overhead and speed-up can be computed).
+   */
+  perfCounters(pid: number): PerfCounters {
+    this.anyTask(pid, 'perfCounters');
+    return this.kernel.streams.counters(pid);
+  }
+
+  /** Starts DAMON monitoring of a process's address space (one kdamond per process). */
+  damonStart(pid: number, attrs: Partial<DamonAttrs> = {}): void {
+    this.kernel.kdamonds.start(this.liveTask(pid, 'damon_start'), attrs);
+  }
+
+  damonStop(pid: number): void {
+    this.kernel.kdamonds.stop(pid);
+  }
+
+  /** DAMON's current regions of a monitored process: address range, nr_accesses per aggregation, age. */
+  damonRegions(pid: number): DamonRegion[] {
+    return this.kernel.kdamonds.regions(pid);
   }
 
   // ---- files --------------------------------------------------------------------------------------

@@ -122,7 +122,16 @@ export class VmSysctl {
       zone_reclaim_mode: rw(0, INT_MAX, () => t.zoneReclaimMode, (v) => void (t.zoneReclaimMode = v)),
       swappiness: rw(0, 200, () => t.swappiness, (v) => void (t.swappiness = v)),
       overcommit_memory: rw(0, 2, () => t.overcommitMemory, (v) => void (t.overcommitMemory = v)),
-      compact_memory: { min: 1, max: 1, readable: false, get: () => 0, set: () => this.writer?.chargeSys(k.compaction.compactMemory()) },
+      compact_memory: {
+        min: 1,
+        max: 1,
+        readable: false,
+        get: () => 0,
+        set: () => {
+          const ms = k.compaction.compactMemory();
+          this.writer?.chargeSys(ms);
+        },
+      },
       drop_caches: { min: 1, max: 4, readable: false, get: () => 0, set: (v) => this.dropCaches(v) },
     };
   }

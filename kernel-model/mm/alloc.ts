@@ -36,10 +36,36 @@ export class PageAllocator {
     return this.slowpath(req, nodes);
   }
 
+  /**
+   * The fast path for many order-0 pages at once (as alloc_pages_bulk): takes pages while the low
+   * watermark allows, node by node in the request's order, into `out`; returns how many it got. The
+   * caller falls back to `allocPages` (and its slow path) for the rest. Equivalent to as many fast-path
+   * `allocPages` calls, with the counters added once.
+   */
+  allocBulk(req: AllocRequest, count: number, out: Int32Array): number {
+    const nodes = this.candidateNodes(req);
+    const f = this.k.frames;
+    const mt = migrateTypeOfKind(req.kind);
+    let got = 0;
+    for (let i = 0; i < nodes.length && got < count; i++) {
+      const zone = this.k.zones[nodes[i]];
+      const low = zone.wmark(WMARK_LOW);
+      const first = got;
+      while (got < count && zone.nrFree - 1 > low) {
+        const pfn = this.k.buddy.rmqueue(zone, 0, mt);
+        if (pfn < 0) break;
+        f.initAllocated(pfn, req.kind);
+        out[got++] = pfn;
+      }
+      if (got > first) this.countAllocated(zone, got - first, nodes[0], req.task);
+    }
+    return got;
+  }
+
   /** The nodes the request may use, in order. */
   private candidateNodes(req: AllocRequest): readonly number[] {
-    if (req.gfp & GFP.THISNODE) return req.nodes.slice(0, 1);
-    if (req.mayFallBack === false) return req.nodes;
+    if (req.gfp & GFP.THISNODE) return req.nodes.length === 1 ? req.nodes : req.nodes.slice(0, 1);
+    if (req.mayFallBack === false || req.nodes.length === this.k.nodeCount) return req.nodes;
     const rest = this.k.nodeOrder(req.nodes[0] ?? 0).filter((n) => !req.nodes.includes(n));
     return [...req.nodes, ...rest];
   }
@@ -116,16 +142,21 @@ export class PageAllocator {
       f.order[pfn] = req.order;
       for (let i = 1; i < n; i++) f.set(pfn + i, PG.tail);
     }
+    this.countAllocated(zone, n, preferred, req.task);
+    if (zone.nrFree < zone.wmark(WMARK_LOW)) this.k.vmscan.wakeKswapd(zone.node, req.order);
+  }
+
+  /** zone_statistics and the allocation counter for `n` pages taken from `zone`. */
+  private countAllocated(zone: Zone, n: number, preferred: number, task: AllocRequest['task']): void {
     const vs = this.k.vmstat;
     vs.countVmEvent(zone.node, Vm.pgalloc_normal, n);
-    const local = req.task ? req.task.node : preferred;
+    const local = task ? task.node : preferred;
     if (zone.node === preferred) vs.countVmEvent(zone.node, Vm.numa_hit, n);
     else {
       vs.countVmEvent(zone.node, Vm.numa_miss, n);
       vs.countVmEvent(preferred, Vm.numa_foreign, n);
     }
     vs.countVmEvent(zone.node, zone.node === local ? Vm.numa_local : Vm.numa_other, n);
-    if (zone.nrFree < zone.wmark(WMARK_LOW)) this.k.vmscan.wakeKswapd(zone.node, req.order);
   }
 
   /** Frees 2^order frames (the caller has unmapped them). */

@@ -20,6 +20,7 @@ import { VM, type MmStruct, type Task, type Vma } from './mm-types.js';
 import { PG } from './page-flags.js';
 import { PTRS_PER_PTE, ptePfn, ptePresent, pteSwap, pteSwapSlot } from './pgtable.js';
 import { Vm } from './vmstat.js';
+import { WMARK_LOW } from './page-alloc.js';
 import type { Kernel } from '../kernel.js';
 
 /** Outcome of a fault. */
@@ -37,7 +38,7 @@ export class Memory {
   }
 
   /** The nodes an allocation at `addr` may use, in order, under the task's and the VMA's policy. */
-  policyNodes(task: Task, vma: Vma, addr: number, order: number): number[] {
+  policyNodes(task: Task, vma: Vma, addr: number, order: number): readonly number[] {
     const policy = vma.policy ?? task.mempolicy;
     const ilx = Math.floor((addr - vma.start) / (PAGE_SIZE << order));
     return policyNodeOrder(policy, task.node, this.k.distances, ilx);
@@ -112,6 +113,81 @@ export class Memory {
   }
 
   /**
+   * The process accesses every page of [start, end), all inside `vma`, in address order (what `touch`
+   * does). Same effect as `access` page by page; the common case — writing pages that are not there
+   * yet in an existing PTE table — is done a run at a time with bulk allocation and counters added
+   * once. `fill` is the content of written pages (default: a new distinct value per page).
+   */
+  touchRange(task: Task, vma: Vma, start: number, end: number, write: boolean, fill: number | undefined): FaultResult {
+    const k = this.k;
+    for (let a = start; a < end; ) {
+      const pmdIdx = pmdIndexOf(a);
+      const pmdEnd = Math.min(end, (pmdIdx + 1) * PTRS_PER_PTE * PAGE_SIZE);
+      const e = task.mm.pmd.get(pmdIdx);
+      if (write && e !== undefined && e >= 0 && !(vma.flags & VM.LOCKED)) {
+        const next = this.writeNewPages(task, vma, e, a, pmdEnd, fill);
+        if (next > a) {
+          a = next;
+          continue;
+        }
+      }
+      const r = this.access(task, vma, a, write, write ? (fill ?? k.newContent()) : 0);
+      if (r !== 'ok') return r;
+      a += PAGE_SIZE;
+    }
+    return 'ok';
+  }
+
+  private readonly bulk = new Int32Array(PTRS_PER_PTE);
+
+  /**
+   * Maps fresh pages at the run of empty PTEs of table `t` that starts at `a` (up to `end`); returns
+   * where the run (or the bulk allocation) stopped — `a` itself when the first PTE is not empty.
+   */
+  private writeNewPages(task: Task, vma: Vma, t: number, a: number, end: number, fill: number | undefined): number {
+    const k = this.k;
+    const base = t * PTRS_PER_PTE;
+    const firstIdx = Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE;
+    let n = 0;
+    while (a + n * PAGE_SIZE < end && k.pgtables.entries[base + firstIdx + n] === 0) n++;
+    if (n === 0) return a;
+    this.anonVmaPrepare(vma);
+    const policy = vma.policy ?? task.mempolicy;
+    const got = k.allocator.allocBulk(
+      { order: 0, kind: PageKind.Anon, gfp: GFP_HIGHUSER_MOVABLE, nodes: this.policyNodes(task, vma, a, 0), task, mayFallBack: policyAllowsFallback(policy) },
+      n,
+      this.bulk,
+    );
+    if (got === 0) return a;
+    const f = k.frames;
+    const perNode = new Float64Array(k.nodeCount);
+    for (let i = 0; i < got; i++) {
+      const pfn = this.bulk[i];
+      const slot = base + firstIdx + i;
+      k.pgtables.set(slot, ptePresent(pfn));
+      f.link0[pfn] = slot;
+      f.mapcount[pfn] = 1;
+      f.flags[pfn] |= PG.young | PG.dirty | PG.lru;
+      f.setContent(pfn, fill ?? k.newContent());
+      perNode[k.nodeOfPfn(pfn)]++;
+    }
+    for (let node = 0; node < k.nodeCount; node++) {
+      const pages = perNode[node];
+      if (pages === 0) continue;
+      k.vmstat.modNodeState(node, Vm.nr_inactive_anon, pages);
+      k.vmstat.modNodeState(node, Vm.nr_zone_inactive_anon, pages);
+      k.vmstat.modNodeState(node, Vm.nr_anon_pages, pages);
+    }
+    task.mm.anonPtePages += got;
+    task.mm.updateHiwater();
+    task.minflt += got;
+    k.vmstat.countVmEvent(task.node, Vm.pgfault, got);
+    task.chargeSys(got * Cost.fault4k);
+    for (const zone of k.zones) if (zone.nrFree < zone.wmark(WMARK_LOW)) k.vmscan.wakeKswapd(zone.node, 0);
+    return a + got * PAGE_SIZE;
+  }
+
+  /**
    * Faults a page in without writing data to it, as get_user_pages does for mlock and MADV_WILLNEED:
    * an absent (or zero) page becomes a zero-filled page (`write`) or the zero page; a swapped page is
    * read back; a present page is left alone.
@@ -150,7 +226,7 @@ export class Memory {
     this.anonVmaPrepare(vma);
     const pfn = this.allocAnonPage(task, vma, addr);
     if (pfn < 0) return this.oomKill(task);
-    this.mapNewAnonPage(task, slot, pfn, content);
+    this.mapNewAnonPage(task, vma, slot, pfn, content);
     task.chargeSys(Cost.fault4k);
     return 'ok';
   }
@@ -164,7 +240,7 @@ export class Memory {
     if (pfn < 0) return this.oomKill(task);
     if (oldPfn !== k.zeroPfn && k.frames.has(oldPfn, PG.ksm)) k.vmstat.countVmEvent(k.nodeOfPfn(oldPfn), Vm.cow_ksm);
     this.unmapPte(task.mm, slot);
-    this.mapNewAnonPage(task, slot, pfn, content);
+    this.mapNewAnonPage(task, vma, slot, pfn, content);
     task.chargeSys(Cost.fault4k + (oldPfn === k.zeroPfn ? 0 : Cost.copyPage));
     return 'ok';
   }
@@ -179,7 +255,7 @@ export class Memory {
     k.pgtables.set(slot, 0);
     k.swap.release(swapSlot);
     task.mm.swapEntries--;
-    this.mapNewAnonPage(task, slot, pfn, write ? content : stored);
+    this.mapNewAnonPage(task, vma, slot, pfn, write ? content : stored);
     if (!write) k.frames.clear(pfn, PG.dirty);
     task.majflt++;
     k.vmstat.countVmEvent(k.nodeOfPfn(pfn), Vm.pgmajfault);
@@ -210,14 +286,13 @@ export class Memory {
   }
 
   /** Maps a freshly allocated anonymous page at `slot` (page_add_new_anon_rmap + lru add). */
-  mapNewAnonPage(task: Task, slot: number, pfn: number, content: number): void {
+  mapNewAnonPage(task: Task, vma: Vma, slot: number, pfn: number, content: number): void {
     const k = this.k;
     k.pgtables.set(slot, ptePresent(pfn));
     k.rmap.addPte(pfn, slot);
     k.frames.flags[pfn] |= PG.young | PG.dirty;
     k.frames.setContent(pfn, content);
-    const vma = task.mm.findVma(k.pgtables.addressOf(slot));
-    if (vma && vma.flags & VM.LOCKED) k.frames.set(pfn, PG.mlocked);
+    if (vma.flags & VM.LOCKED) k.frames.set(pfn, PG.mlocked);
     k.vmscan.lruAdd(pfn);
     k.vmstat.modNodeState(k.nodeOfPfn(pfn), Vm.nr_anon_pages, 1);
     task.mm.anonPtePages++;

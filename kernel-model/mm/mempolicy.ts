@@ -21,6 +21,24 @@ export function policyNodeOrder(
   local: number,
   distances: readonly (readonly number[])[],
   ilxIndex: number,
+): readonly number[] {
+  if (policy.mode === 'interleave') return computeNodeOrder(policy, local, distances, ilxIndex);
+  // Every other mode's order depends only on (policy, local node): cache it, faults ask for it per page.
+  let perPolicy = orderCache.get(policy);
+  if (!perPolicy) orderCache.set(policy, (perPolicy = new Map<number, readonly number[]>()));
+  let order = perPolicy.get(local);
+  if (!order) perPolicy.set(local, (order = computeNodeOrder(policy, local, distances, 0)));
+  return order;
+}
+
+/** Node orders by policy object and local node (policies are immutable values). */
+const orderCache = new WeakMap<Mempolicy, Map<number, readonly number[]>>();
+
+function computeNodeOrder(
+  policy: Mempolicy,
+  local: number,
+  distances: readonly (readonly number[])[],
+  ilxIndex: number,
 ): number[] {
   const byDistance = (from: number, allowed: readonly number[]): number[] =>
     [...allowed].sort((a, b) => distances[from][a] - distances[from][b] || a - b);

@@ -91,6 +91,8 @@ export function runKernelBenchmarks(runs: number, progress: Progress): KernelBen
   const faults: number[] = [];
   const compaction: { ms: number; frames: number }[] = [];
   const boots: { ms: number; rssMiB: number }[] = [];
+  progress('warm-up run (not counted): fault-in of 1 GiB');
+  benchFaults();
   for (let i = 0; i < runs; i++) {
     progress(`run ${i + 1}/${runs}: fault-in of 1 GiB of 4 KiB pages`);
     faults.push(benchFaults());

@@ -184,6 +184,22 @@ describe('knob writes are validated as Linux does', () => {
     assert.throws(() => k.readFile('/proc/999/status'), errno('ENOENT'));
   });
 
+  test('writing compact_memory compacts: free memory gathers into high-order blocks', () => {
+    const k = new SimKernel({ nodes: [{ memoryMiB: 128 }], seed: 2 });
+    k.writeFile('/sys/kernel/mm/transparent_hugepage/enabled', 'never');
+    const pid = k.spawn();
+    const a = k.mmap(pid, 96 * MiB);
+    k.touch(pid, a, 96 * MiB);
+    for (let off = 0; off < 96 * MiB; off += 8192) k.madvise(pid, a + off, 4096, 'MADV_DONTNEED');
+    const highOrderPages = (): number => parseBuddyinfo(k.readFile('/proc/buddyinfo'))[0].free.reduce((s, n, o) => s + (o >= 9 ? n << o : 0), 0);
+    const before = highOrderPages();
+    const writer = k.spawn({ comm: 'admin' });
+    k.writeFile('/proc/sys/vm/compact_memory', '1', { caller: writer });
+    assert.ok(highOrderPages() > before + 4096, `order ≥ 9 free pages ${before} → ${highOrderPages()}`);
+    assert.ok(parseVmstat(k.readFile('/proc/vmstat')).get('compact_migrate_scanned')! > 0);
+    assert.ok(k.cpuTime(writer).stimeMs > 0, 'the writer pays for the compaction');
+  });
+
   test('raising min_free_kbytes raises the watermarks zoneinfo shows', () => {
     const { k } = machine();
     const before = parseZoneinfo(k.readFile('/proc/zoneinfo'))[0].fields.get('min')!;

@@ -1,0 +1,259 @@
+/**
+ * Access streams in the running kernel: each declared stream turns, once per tick of simulated time,
+ * into what the hardware and the kernel would see of it.
+ *
+ *   per stream, per tick (default 1 s):
+ *     1. faults   — a bounded sample of the pages it touched (sampleTouchedPages) is accessed through
+ *                   the fault path, so unpopulated or swapped pages fault in and written pages change;
+ *     2. young    — for every 2 MiB region with access mass m, the expected number of distinct pages
+ *                   touched, n = pages × (1 − e^(−rate·m·tick/pages)), get their accessed bits set (the
+ *                   THP head for a huge mapping): what reclaim's LRU and khugepaged's young check read;
+ *     3. cost     — the access mass is split by how each region is mapped (THP or 4 KiB, local or
+ *                   remote node, swapped) and the MMU cost model prices the tick's accesses; the task is
+ *                   charged the cycles as user time and its perf-like counters grow.
+ *
+ * The per-region mapping split is refreshed every tick from the page tables (a few PTEs sampled per
+ * small-page region), so the cost follows collapses, splits, migrations and swap-outs as they happen.
+ */
+import { Priority, type EventHandle } from '../engine/engine.js';
+import { HPAGE_PMD_NR, PAGE_SIZE } from '../mm/constants.js';
+import { VM, type Task } from '../mm/mm-types.js';
+import { PG } from '../mm/page-flags.js';
+import { PTRS_PER_PTE, ptePfn } from '../mm/pgtable.js';
+import { SyscallError } from '../syscall-error.js';
+import {
+  createStreamCursor,
+  regionAccessMass,
+  sampleTouchedPages,
+  validateAccessStreamSpec,
+  type AccessStreamSpec,
+  type StreamCursor,
+} from './access-pattern.js';
+import { mmuCostPerAccess, type MappingSplit } from './mmu-cost.js';
+import type { Kernel } from '../kernel.js';
+
+/** Cycles per millisecond of the cost model's notional 1 GHz clock. */
+const CYCLES_PER_MS = 1e6;
+/** PTEs sampled per small-page region to classify it. */
+const PTE_SAMPLES = 8;
+
+/** Perf-like counters of one task, from its access streams. */
+export interface PerfCounters {
+  /** Accesses performed. */
+  accesses: number;
+  /** Cycles spent on them (1 cycle = 1 ns), page walks and swap-ins included. */
+  cycles: number;
+  /** Cycles spent in page walks. */
+  walkCycles: number;
+  /** The same accesses' cycles had every region been mapped with 4 KiB pages on the local node. */
+  baselineCycles: number;
+}
+
+interface Stream {
+  readonly id: number;
+  readonly pid: number;
+  spec: AccessStreamSpec;
+  readonly cursor: StreamCursor;
+}
+
+/** Tuning of the stream driver. */
+export interface StreamDriverOptions {
+  /** Simulated time between two stream ticks, ms. */
+  readonly tickMs: number;
+  /** Pages per stream and tick that go through the fault path. */
+  readonly maxFaultPagesPerTick: number;
+}
+
+export const defaultStreamDriverOptions: StreamDriverOptions = { tickMs: 1000, maxFaultPagesPerTick: 512 };
+
+/** The access streams of every task. */
+export class AccessStreams {
+  private readonly streams = new Map<number, Stream>();
+  private readonly perf = new Map<number, PerfCounters>();
+  private nextId = 1;
+  private tick: EventHandle | undefined;
+  options: StreamDriverOptions = defaultStreamDriverOptions;
+
+  constructor(private readonly k: Kernel) {}
+
+  /** Declares a stream of `pid` over a mapped range; returns its id. EFAULT if the range is not mapped. */
+  add(task: Task, spec: AccessStreamSpec): number {
+    validateAccessStreamSpec(spec);
+    this.checkMapped(task, spec);
+    const id = this.nextId++;
+    this.streams.set(id, { id, pid: task.pid, spec, cursor: createStreamCursor() });
+    this.ensureTicking();
+    return id;
+  }
+
+  /** Replaces a stream's spec (a phase change: the hot set moves, the rate changes). */
+  update(task: Task, id: number, spec: AccessStreamSpec): void {
+    const s = this.own(task, id);
+    validateAccessStreamSpec(spec);
+    this.checkMapped(task, spec);
+    s.spec = spec;
+  }
+
+  remove(task: Task, id: number): void {
+    this.own(task, id);
+    this.streams.delete(id);
+  }
+
+  /** The streams of a task (for evaluation: which memory is hot). */
+  streamsOf(pid: number): AccessStreamSpec[] {
+    return [...this.streams.values()].filter((s) => s.pid === pid).map((s) => s.spec);
+  }
+
+  /** Counters of a task (zeros if it never ran a stream). */
+  counters(pid: number): PerfCounters {
+    return { ...(this.perf.get(pid) ?? { accesses: 0, cycles: 0, walkCycles: 0, baselineCycles: 0 }) };
+  }
+
+  private own(task: Task, id: number): Stream {
+    const s = this.streams.get(id);
+    if (!s || s.pid !== task.pid) throw new SyscallError('EINVAL', 'access_stream', `pid ${task.pid} has no stream ${id}`);
+    return s;
+  }
+
+  private checkMapped(task: Task, spec: AccessStreamSpec): void {
+    for (let a = spec.start; a < spec.start + spec.length; ) {
+      const v = task.mm.findVma(a);
+      if (!v) throw new SyscallError('EFAULT', 'access_stream', `0x${a.toString(16)} is not mapped`);
+      a = v.end;
+    }
+  }
+
+  private ensureTicking(): void {
+    if (this.tick !== undefined) return;
+    this.tick = this.k.engine.after(this.options.tickMs, Priority.workload, () => this.runTick());
+  }
+
+  private runTick(): void {
+    this.tick = undefined;
+    for (const s of [...this.streams.values()]) {
+      const task = this.k.task(s.pid);
+      if (!task) {
+        this.streams.delete(s.id);
+        continue;
+      }
+      this.runStream(task, s);
+    }
+    if (this.streams.size > 0) this.ensureTicking();
+  }
+
+  private runStream(task: Task, s: Stream): void {
+    const k = this.k;
+    const tickMs = this.options.tickMs;
+    const touched = sampleTouchedPages(s.spec, tickMs, k.prng, this.options.maxFaultPagesPerTick, s.cursor);
+    for (let i = 0; i < touched.pages.length && task.alive; i++) {
+      const addr = touched.pages[i] * PAGE_SIZE;
+      const vma = task.mm.findVma(addr);
+      if (!vma || !(vma.flags & VM.READ)) continue;
+      const write = touched.written[i] && (vma.flags & VM.WRITE) !== 0;
+      k.memory.access(task, vma, addr, write, write ? k.newContent() : 0);
+    }
+    if (!task.alive) return;
+    const split = this.markAndSplit(task, s.spec, tickMs);
+    const accesses = (s.spec.ratePerSec * tickMs) / 1000;
+    const base = { remoteDistance: split.remoteDistance, workingSetBytes: workingSet(s.spec), pattern: s.spec.pattern, theta: s.spec.theta, strideBytes: s.spec.strideBytes };
+    const cost = mmuCostPerAccess({ ...base, mapping: split.mapping });
+    const baseline = mmuCostPerAccess({ ...base, mapping: { thpLocal: 0, thpRemote: 0, smallLocal: 1, smallRemote: 0 } });
+    const p = this.perf.get(task.pid) ?? { accesses: 0, cycles: 0, walkCycles: 0, baselineCycles: 0 };
+    p.accesses += accesses;
+    p.cycles += accesses * cost.cyclesPerAccess;
+    p.walkCycles += accesses * cost.walkCyclesPerAccess;
+    p.baselineCycles += accesses * baseline.cyclesPerAccess;
+    this.perf.set(task.pid, p);
+    task.utimeMs += (accesses * cost.cyclesPerAccess) / CYCLES_PER_MS;
+  }
+
+  /** Steps 2 and 3 of the tick: set accessed bits region by region and split the mass by mapping. */
+  private markAndSplit(task: Task, spec: AccessStreamSpec, tickMs: number): { mapping: MappingSplit; remoteDistance: number } {
+    const k = this.k;
+    const f = k.frames;
+    const m = { thpLocal: 0, thpRemote: 0, smallLocal: 0, smallRemote: 0, swapped: 0 };
+    let remoteMass = 0;
+    let remoteDistanceSum = 0;
+    const firstPage = spec.start / PAGE_SIZE;
+    const endPage = firstPage + spec.length / PAGE_SIZE;
+    for (let page = firstPage; page < endPage; ) {
+      const pmdIdx = Math.floor(page / HPAGE_PMD_NR);
+      const regionEnd = Math.min(endPage, (pmdIdx + 1) * HPAGE_PMD_NR);
+      const count = regionEnd - page;
+      const mass = regionAccessMass(spec, page, count);
+      const from = page;
+      page = regionEnd;
+      if (mass <= 0) continue;
+      const expectedAccesses = (spec.ratePerSec * mass * tickMs) / 1000;
+      const touched = Math.round(count * (1 - Math.exp(-expectedAccesses / count)));
+      const e = task.mm.pmd.get(pmdIdx);
+      if (e === undefined) {
+        m.smallLocal += mass;
+        continue;
+      }
+      if (e < 0) {
+        const head = -e - 1;
+        if (touched > 0 && head !== k.huge.hugeZeroPfn) f.set(head, PG.young);
+        const node = k.nodeOfPfn(head);
+        if (node === task.node) m.thpLocal += mass;
+        else {
+          m.thpRemote += mass;
+          remoteMass += mass;
+          remoteDistanceSum += mass * k.distances[task.node][node];
+        }
+        continue;
+      }
+      this.markPtes(e, from % PTRS_PER_PTE, count, touched);
+      const c = this.classify(task, e, from % PTRS_PER_PTE, count);
+      m.smallLocal += mass * c.local;
+      m.smallRemote += mass * c.remote;
+      m.swapped += mass * c.swapped;
+      remoteMass += mass * c.remote;
+      remoteDistanceSum += mass * c.remote * c.remoteDistance;
+    }
+    const total = m.thpLocal + m.thpRemote + m.smallLocal + m.smallRemote + m.swapped || 1;
+    const mapping = { thpLocal: m.thpLocal / total, thpRemote: m.thpRemote / total, smallLocal: m.smallLocal / total, smallRemote: m.smallRemote / total, swapped: m.swapped / total };
+    return { mapping, remoteDistance: remoteMass > 0 ? remoteDistanceSum / remoteMass : 20 };
+  }
+
+  /** Sets the accessed bit of `touched` present pages spread over a table's range. */
+  private markPtes(t: number, first: number, count: number, touched: number): void {
+    if (touched <= 0) return;
+    const k = this.k;
+    const step = count / touched;
+    const offset = k.prng.next() * step;
+    for (let i = 0; i < touched; i++) {
+      const pte = k.pgtables.entries[t * PTRS_PER_PTE + first + Math.floor(offset + i * step)];
+      if (pte > 0) k.frames.flags[ptePfn(pte)] |= PG.young;
+    }
+  }
+
+  /** Fractions of a small-page region that are present locally, remotely, or swapped (sampled). */
+  private classify(task: Task, t: number, first: number, count: number): { local: number; remote: number; swapped: number; remoteDistance: number } {
+    const k = this.k;
+    let local = 0;
+    let remote = 0;
+    let swapped = 0;
+    let distance = 0;
+    const samples = Math.min(PTE_SAMPLES, count);
+    for (let i = 0; i < samples; i++) {
+      const pte = k.pgtables.entries[t * PTRS_PER_PTE + first + Math.floor(((i + 0.5) * count) / samples)];
+      if (pte < 0) swapped++;
+      else if (pte === 0) local++;
+      else {
+        const node = k.nodeOfPfn(ptePfn(pte));
+        if (node === task.node) local++;
+        else {
+          remote++;
+          distance += k.distances[task.node][node];
+        }
+      }
+    }
+    return { local: local / samples, remote: remote / samples, swapped: swapped / samples, remoteDistance: remote > 0 ? distance / remote : 20 };
+  }
+}
+
+/** Bytes a stream touches (its hot subset). */
+function workingSet(spec: AccessStreamSpec): number {
+  return Math.max(PAGE_SIZE, spec.length * (spec.hotFraction ?? 1));
+}
