@@ -183,3 +183,39 @@ describe('permissions and errors', () => {
     assert.throws(() => k.munmap(pid, a + 1, 4096), (e: unknown) => e instanceof SyscallError && e.errno === 'EINVAL');
   });
 });
+
+describe('every enabled × defrag combination on memory with no free 2 MiB block', () => {
+  const enabledModes = ['always', 'madvise', 'never'] as const;
+  const defragModes = ['always', 'defer', 'defer+madvise', 'madvise', 'never'] as const;
+  for (const enabled of enabledModes) {
+    for (const defrag of defragModes) {
+      for (const madvised of [false, true]) {
+        const eligible = enabled === 'always' || (enabled === 'madvise' && madvised);
+        const stalls = defrag === 'always' || (madvised && (defrag === 'defer+madvise' || defrag === 'madvise'));
+        const wakesKswapd = defrag === 'defer' || (defrag === 'defer+madvise' && !madvised);
+        const expect = !eligible ? 'small pages, no THP attempt' : stalls ? 'compaction in the fault, a THP' : wakesKswapd ? 'fallback, kcompactd woken' : 'fallback, nothing woken';
+        test(`enabled=${enabled} defrag=${defrag}${madvised ? ' madvised' : ''}: ${expect}`, () => {
+          const k = new SimKernel({ nodes: [{ memoryMiB: 128 }], seed: 9 });
+          k.writeFile('/sys/kernel/mm/transparent_hugepage/enabled', enabled);
+          k.writeFile('/sys/kernel/mm/transparent_hugepage/defrag', defrag);
+          k.writeFile('/proc/sys/vm/min_free_kbytes', '128');
+          const filler = k.spawn();
+          const size = Math.floor((kernelOf(k).zones[0]!.nrFree * 4096 - 1 * MiB) / 4096) * 4096;
+          const f = k.mmap(filler, size);
+          k.madvise(filler, f, size, 'MADV_NOHUGEPAGE');
+          k.touch(filler, f, size);
+          for (let off = 0; off < size; off += 8192) k.madvise(filler, f + off, 4096, 'MADV_DONTNEED');
+          const pid = k.spawn();
+          const a = k.mmap(pid, 2 * MiB);
+          if (madvised) k.madvise(pid, a, 2 * MiB, 'MADV_HUGEPAGE');
+          k.touch(pid, a, 2 * MiB);
+          k.advance(1000);
+          assert.equal(vm(k, 'thp_fault_alloc'), eligible && stalls ? 1 : 0);
+          assert.equal(vm(k, 'thp_fault_fallback'), eligible && !stalls ? 1 : 0);
+          assert.equal(vm(k, 'compact_stall') > 0, eligible && stalls);
+          assert.equal(vm(k, 'compact_daemon_wake') > 0, eligible && !stalls && wakesKswapd);
+        });
+      }
+    }
+  }
+});
