@@ -111,14 +111,18 @@ export class HugeMemory {
     const k = this.k;
     k.memory.anonVmaPrepare(vma);
     if (!write && k.tunables.useZeroPage) {
+      // A read maps the huge zero page; if it cannot be had, the fault falls back to small pages.
       const zero = this.getHugeZeroPage(task);
-      if (zero >= 0 && this.depositFor(task, pmdIdx)) {
-        task.mm.pmd.set(pmdIdx, -zero - 1);
-        task.minflt++;
-        k.vmstat.countVmEvent(task.node, Vm.pgfault);
-        task.chargeSys(Cost.faultZero);
-        return 'ok';
+      if (zero < 0 || !this.depositFor(task, pmdIdx)) {
+        k.vmstat.countVmEvent(task.node, Vm.thp_fault_fallback);
+        this.stats.anon_fault_fallback++;
+        return 'fallback';
       }
+      task.mm.pmd.set(pmdIdx, -zero - 1);
+      task.minflt++;
+      k.vmstat.countVmEvent(task.node, Vm.pgfault);
+      task.chargeSys(Cost.faultZero);
+      return 'ok';
     }
     const head = this.allocFaultThp(task, vma, addr);
     if (head < 0) {

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Container, type ContainerModuleLoadOptions } from 'inversify';
+import { throwError } from 'rxjs';
 import { buildContainer, daemonModules } from '../../daemon/container.js';
 import { LoggerFactory } from '../../daemon/telemetry/logger-factory.js';
 import { Application } from '../../daemon/lifecycle/application.js';
@@ -53,4 +54,17 @@ test('a child logger is named area:Class and keeps structured fields', () => {
   assert.equal(entries[0]?.logger, 'act:CollapseExecutor');
   assert.equal(entries[0]?.pid, 42);
   assert.equal(entries[0]?.message, 'collapsed');
+});
+
+test('an error no rxjs subscriber handles is logged, not lost', async () => {
+  const c = buildContainer({ logLevel: 'info' });
+  const entries: Captured[] = [];
+  c.get<LoggerFactory>(LoggerFactory).root.clear().add(new ArrayTransport(entries));
+  const subscription = throwError(() => new Error('boom')).subscribe();
+  // rxjs reports unhandled errors on a later macrotask.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  subscription.unsubscribe();
+  const logged = entries.find((e) => e.message === 'unhandled error in an rxjs stream');
+  assert.equal(logged?.error, 'boom');
+  assert.equal(logged?.logger, 'daemon:rxjs');
 });

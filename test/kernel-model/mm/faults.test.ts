@@ -60,21 +60,21 @@ describe('THP at fault under transparent_hugepage/enabled', () => {
   });
 });
 
-describe('defrag decides how hard a THP fault tries on fragmented memory', () => {
-  /**
-   * Fills memory with small movable pages up to 1 MiB short of full (with a tiny min_free_kbytes so
-   * that no reclaim is needed), then frees every other page: plenty of free memory, no free 2 MiB block.
-   */
-  function fragment(k: SimKernel): void {
-    k.writeFile('/proc/sys/vm/min_free_kbytes', '128');
-    const filler = k.spawn({ comm: 'filler' });
-    const size = Math.floor((kernelOf(k).zones[0].nrFree * 4096 - 1 * MiB) / 4096) * 4096;
-    const a = k.mmap(filler, size);
-    k.madvise(filler, a, size, 'MADV_NOHUGEPAGE');
-    k.touch(filler, a, size);
-    for (let off = 0; off < size; off += 8192) k.madvise(filler, a + off, 4096, 'MADV_DONTNEED');
-  }
+/**
+ * Fills memory with small movable pages up to 1 MiB short of full (with a tiny min_free_kbytes so
+ * that no reclaim is needed), then frees every other page: plenty of free memory, no free 2 MiB block.
+ */
+function fragment(k: SimKernel): void {
+  k.writeFile('/proc/sys/vm/min_free_kbytes', '128');
+  const filler = k.spawn({ comm: 'filler' });
+  const size = Math.floor((kernelOf(k).zones[0].nrFree * 4096 - 1 * MiB) / 4096) * 4096;
+  const a = k.mmap(filler, size);
+  k.madvise(filler, a, size, 'MADV_NOHUGEPAGE');
+  k.touch(filler, a, size);
+  for (let off = 0; off < size; off += 8192) k.madvise(filler, a + off, 4096, 'MADV_DONTNEED');
+}
 
+describe('defrag decides how hard a THP fault tries on fragmented memory', () => {
   test('defrag=never falls back to small pages without compacting', () => {
     const { k, pid } = setup('always', 'never');
     fragment(k);
@@ -198,13 +198,7 @@ describe('every enabled × defrag combination on memory with no free 2 MiB block
           const k = new SimKernel({ nodes: [{ memoryMiB: 128 }], seed: 9 });
           k.writeFile('/sys/kernel/mm/transparent_hugepage/enabled', enabled);
           k.writeFile('/sys/kernel/mm/transparent_hugepage/defrag', defrag);
-          k.writeFile('/proc/sys/vm/min_free_kbytes', '128');
-          const filler = k.spawn();
-          const size = Math.floor((kernelOf(k).zones[0]!.nrFree * 4096 - 1 * MiB) / 4096) * 4096;
-          const f = k.mmap(filler, size);
-          k.madvise(filler, f, size, 'MADV_NOHUGEPAGE');
-          k.touch(filler, f, size);
-          for (let off = 0; off < size; off += 8192) k.madvise(filler, f + off, 4096, 'MADV_DONTNEED');
+          fragment(k);
           const pid = k.spawn();
           const a = k.mmap(pid, 2 * MiB);
           if (madvised) k.madvise(pid, a, 2 * MiB, 'MADV_HUGEPAGE');
