@@ -6,7 +6,7 @@
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const testDir = join(root, 'dist', 'test');
@@ -33,9 +33,10 @@ if (files.length === 0) {
 }
 
 const reporter = join(root, 'scripts', 'summary-reporter.mjs');
+const setup = pathToFileURL(join(root, 'scripts', 'test-setup.mjs')).href;
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
+  ['--import', setup, '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
     `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', ...files],
   { stdio: 'inherit', cwd: root },
 );

@@ -167,7 +167,7 @@ export function procZoneinfo(k: Kernel): string {
       return {
         node: z.node,
         counters,
-        unreclaimable: false,
+        unreclaimable: k.vmscan.nodeUnreclaimable(z.node),
         zones: [
           {
             zone: 'Normal',

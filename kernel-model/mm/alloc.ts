@@ -33,7 +33,13 @@ export class PageAllocator {
     const nodes = this.candidateNodes(req);
     const pfn = this.getPageFromFreelist(req, nodes, WMARK_LOW, true);
     if (pfn >= 0) return pfn;
-    return this.slowpath(req, nodes);
+    const got = this.slowpath(req, nodes);
+    if (got >= 0 && req.task !== undefined && !req.task.alive) {
+      // The OOM killer chose the allocating task itself: it gets nothing, as a killed task does.
+      this.freePages(got, req.order);
+      return -1;
+    }
+    return got;
   }
 
   /**

@@ -26,6 +26,9 @@ import { PG } from './page-flags.js';
 import { Vm } from './vmstat.js';
 import type { Kernel } from '../kernel.js';
 
+/** Failed kswapd runs after which the node is left alone (MAX_RECLAIM_RETRIES). */
+const MAX_RECLAIM_RETRIES = 16;
+
 /** Pages reclaimed per batch (SWAP_CLUSTER_MAX). */
 export const SWAP_CLUSTER_MAX = 32;
 
@@ -36,10 +39,13 @@ export class Vmscan {
   private readonly hand: number[];
   private readonly kswapd: KernelThread[];
   private readonly kswapdOrder: number[];
+  /** kswapd runs in a row that reclaimed nothing (pgdat->kswapd_failures). */
+  private readonly kswapdFailures: number[];
 
   constructor(private readonly k: Kernel) {
     this.hand = k.zones.map((z) => z.startPfn);
     this.kswapdOrder = k.zones.map(() => 0);
+    this.kswapdFailures = k.zones.map(() => 0);
     this.kswapd = k.zones.map(
       (z) => new KernelThread(`kswapd${z.node}`, k.engine, Priority.reclaim, () => this.balanceNode(z.node)),
     );
@@ -114,8 +120,17 @@ export class Vmscan {
 
   // ---- kswapd ------------------------------------------------------------------------------------
 
-  /** wakeup_kswapd: wakes the node's kswapd unless the node is already balanced for `order`. */
+  /**
+   * Whether kswapd has given up on the node: MAX_RECLAIM_RETRIES runs in a row reclaimed nothing
+   * (zoneinfo's node_unreclaimable). Any later reclaim progress on the node clears it.
+   */
+  nodeUnreclaimable(node: number): boolean {
+    return this.kswapdFailures[node] >= MAX_RECLAIM_RETRIES;
+  }
+
+  /** wakeup_kswapd: wakes the node's kswapd unless it is balanced for `order` or has given up. */
   wakeKswapd(node: number, order: number): void {
+    if (this.nodeUnreclaimable(node)) return;
     const zone = this.k.zones[node];
     this.kswapdOrder[node] = Math.max(this.kswapdOrder[node], order);
     if (this.k.buddy.watermarkOk(zone, order, zone.wmark(WMARK_HIGH)) && zone.watermarkBoost === 0) return;
@@ -131,12 +146,14 @@ export class Vmscan {
     const target = (): number => zone.wmark(WMARK_HIGH);
     let progress = 0;
     let rounds = 0;
+    const unbalanced = zone.nrFree < target();
     while (zone.nrFree < target() && rounds++ < 64) {
       const { reclaimed, costMs } = this.shrinkNode(node, SWAP_CLUSTER_MAX * 16, 'kswapd');
       thread.charge(costMs);
       progress += reclaimed;
       if (reclaimed === 0) break;
     }
+    if (unbalanced && progress === 0) this.kswapdFailures[node]++;
     zone.watermarkBoost = 0;
     this.k.compaction.wakeKcompactd(node, order);
     this.kswapdOrder[node] = 0;
@@ -196,6 +213,7 @@ export class Vmscan {
       }
       reclaimed += ctx === 'node' ? 0 : k.kernelAllocs.shrinkReclaimable(node, nrToReclaim - reclaimed);
     }
+    if (reclaimed > 0) this.kswapdFailures[node] = 0;
     return { reclaimed, costMs };
   }
 

@@ -213,3 +213,45 @@ describe('every enabled × defrag combination on memory with no free 2 MiB block
     }
   }
 });
+
+describe('reclaim', () => {
+  test('kswapd gives up on a node with nothing to reclaim, and says so in zoneinfo', () => {
+    const k = new SimKernel({ nodes: [{ memoryMiB: 64 }], seed: 4 });
+    const pid = k.spawn();
+    const zone = kernelOf(k).zones[0];
+    // Leave free memory between the min and low watermarks: allocations still succeed, kswapd has work.
+    k.kernelAlloc(0, zone.nrFree - Math.floor((zone.watermark[0] + zone.watermark[1]) / 2), 'unmovable');
+    for (let i = 0; i < 40; i++) {
+      const a = k.mmap(pid, 4096);
+      k.touch(pid, a, 4096);
+      k.advance(200);
+    }
+    assert.match(k.readFile('/proc/zoneinfo'), /node_unreclaimable:\s+1/);
+  });
+
+  test('with swap, memory pressure swaps anonymous pages out and a later access swaps them back in', () => {
+    const k = new SimKernel({ nodes: [{ memoryMiB: 64 }], swapMiB: 64, seed: 4 });
+    kernelOf(k).tunables.thpEnabled = 'never';
+    const pid = k.spawn();
+    const a = k.mmap(pid, 80 * MiB);
+    k.touch(pid, a, 80 * MiB, { fill: 7 });
+    assert.ok(vm(k, 'pswpout') > 0, 'pages were swapped out');
+    const before = vm(k, 'pswpin');
+    k.touch(pid, a, 80 * MiB, { write: false });
+    assert.ok(vm(k, 'pswpin') > before, 'reading them faulted them back');
+    assert.ok(k.stallTime(pid).swapIn > 0 && k.stallTime(pid).directReclaim > 0);
+    checkKernelInvariants(kernelOf(k));
+  });
+
+  test('without swap, an allocation that cannot be satisfied kills the largest process and logs it', () => {
+    const k = new SimKernel({ nodes: [{ memoryMiB: 64 }], seed: 4 });
+    kernelOf(k).tunables.thpEnabled = 'never';
+    const hog = k.spawn({ comm: 'hog' });
+    const a = k.mmap(hog, 128 * MiB);
+    assert.throws(() => k.touch(hog, a, 128 * MiB), (e: unknown) => e instanceof SyscallError && e.errno === 'EFAULT');
+    assert.ok(!k.listPids().includes(hog));
+    assert.match(k.kmsg(), /Out of memory: Killed process \d+ \(hog\)/);
+    assert.equal(vm(k, 'oom_kill'), 1);
+    checkKernelInvariants(kernelOf(k));
+  });
+});

@@ -93,7 +93,8 @@ test('costs are positive, the walk is part of them, and a mix lies between its p
         assert.ok(Math.abs(c.dataCyclesPerAccess + c.walkCyclesPerAccess + c.faultCyclesPerAccess - c.cyclesPerAccess) < 1e-9 * c.cyclesPerAccess);
         assert.ok(c.stlbMissesPerAccess >= 0 && c.stlbMissesPerAccess <= 1);
         const [small, thp] = [cost(SMALL, ws, pattern, { strideBytes }), cost(THP, ws, pattern, { strideBytes })];
-        const slack = 1e-6 * small;
+        // Rounding in the cache model: pure mappings can differ by less than this when THPs do not help.
+        const slack = 1e-4 * small;
         assert.ok(c.cyclesPerAccess <= Math.max(small, thp) + slack && c.cyclesPerAccess >= Math.min(small, thp) - slack);
       },
     ),
