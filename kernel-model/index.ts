@@ -11,3 +11,4 @@ export type { Advice } from './mm/madvise.js';
 export type { AccessStreamSpec, AccessPattern } from './workload/access-pattern.js';
 export type { PerfCounters } from './workload/streams.js';
 export type { DamonAttrs, DamonRegion } from './workload/damon.js';
+export { PIDFD_SELF_THREAD, PIDFD_SELF_THREAD_GROUP, type Iovec } from './mm/pidfd.js';

@@ -9,7 +9,9 @@ import { Prng } from './engine/prng.js';
 import { PageAllocator } from './mm/alloc.js';
 import { Compaction } from './mm/compaction.js';
 import { MAX_ORDER, PAGEBLOCK_ORDER, PageKind } from './mm/constants.js';
+import { Collapse } from './mm/collapse.js';
 import { Pins } from './mm/gup.js';
+import { Khugepaged } from './mm/khugepaged.js';
 import { HugeMemory } from './mm/huge-memory.js';
 import { KernelAllocations } from './mm/kernel-allocations.js';
 import { KernelLog } from './mm/kernel-log.js';
@@ -80,6 +82,8 @@ export class Kernel {
   readonly madvise: Madvise;
   readonly pins: Pins;
   readonly streams: AccessStreams;
+  readonly collapse: Collapse;
+  readonly khugepaged: Khugepaged;
   readonly kdamonds: Kdamonds;
   /** PFN of the shared zero page. */
   readonly zeroPfn: number;
@@ -129,6 +133,8 @@ export class Kernel {
     this.madvise = new Madvise(this, this.mmap);
     this.pins = new Pins(this);
     this.streams = new AccessStreams(this);
+    this.collapse = new Collapse(this);
+    this.khugepaged = new Khugepaged(this);
     this.kdamonds = new Kdamonds(this);
     this.buddy.onBoost = (node) => this.vmscan.wakeKswapd(node, 0);
     this.applyWatermarks();

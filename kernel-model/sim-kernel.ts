@@ -12,6 +12,7 @@ import { MmStruct, Task, VM, StallCause } from './mm/mm-types.js';
 import type { Prot } from './mm/mmap.js';
 import { hex } from './mm/mmap.js';
 import { ProcFs } from './fs/procfs.js';
+import { closeFd, pidfdOpen, processMadvise, type Iovec } from './mm/pidfd.js';
 import type { AccessStreamSpec } from './workload/access-pattern.js';
 import type { DamonAttrs, DamonRegion } from './workload/damon.js';
 import type { PerfCounters } from './workload/streams.js';
@@ -222,6 +223,26 @@ export class SimKernel {
   /** Releases pins taken by `pin`. */
   unpin(pid: number, addr: number, length: number): void {
     this.kernel.pins.unpin(this.liveTask(pid, 'unpin'), addr, length);
+  }
+
+  // ---- pidfds and process_madvise -----------------------------------------------------------------
+
+  /** pidfd_open(2): a descriptor in the caller's table; ESRCH if the target has exited. */
+  pidfdOpen(callerPid: number, targetPid: number): number {
+    return pidfdOpen(this.kernel, this.liveTask(callerPid, 'pidfd_open'), targetPid);
+  }
+
+  /** close(2); EBADF if the descriptor is not open. */
+  close(callerPid: number, fd: number): void {
+    closeFd(this.liveTask(callerPid, 'close'), fd);
+  }
+
+  /**
+   * process_madvise(2): the bytes advised, with Linux 6.18's checks and partial-progress result
+   * (see kernel-model/mm/pidfd.ts). `pidfd` may be PIDFD_SELF (-10000 or -10001).
+   */
+  processMadvise(callerPid: number, pidfd: number, iov: readonly Iovec[], advice: string, flags = 0): number {
+    return processMadvise(this.kernel, this.liveTask(callerPid, 'process_madvise'), pidfd, iov, advice, flags);
   }
 
   // ---- workloads and monitoring ------------------------------------------------------------------

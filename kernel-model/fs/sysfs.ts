@@ -3,8 +3,8 @@
  * onto the model's Tunables and counters. Writes are validated exactly as Linux's store handlers do
  * (fs/sysfs-knob.ts describes each file) and a rejected write throws EINVAL without changing anything.
  *
- * Files of mechanisms that are not part of this kernel build yet (khugepaged/, ksm/) are absent (ENOENT)
- * rather than present and inert. Files Linux has but the model gives no meaning (shmem_enabled, mTHP
+ * Files of mechanisms that are not part of this kernel build yet (ksm/) are absent (ENOENT) rather than
+ * present and inert. Files Linux has but the model gives no meaning (shmem_enabled, mTHP
  * sizes other than 2 MiB: out of scope) keep what is written, as the kernel would, and affect nothing.
  */
 import { THP_KNOB_DIR, formatKnob, parseKnobWrite, thpKnobs, type KnobSpec } from './sysfs-knob.js';
@@ -14,9 +14,6 @@ import type { NumaFaultPolicy, ThpDefrag, ThpEnabled } from '../mm/tunables.js';
 import { Vm } from '../mm/vmstat.js';
 import { SyscallError } from '../syscall-error.js';
 import type { Kernel } from '../kernel.js';
-
-/** Directories whose mechanisms are not in this kernel build yet. */
-const absentPrefixes = ['khugepaged/'];
 
 /** A binding of a knob file to model state. */
 interface Binding {
@@ -32,7 +29,6 @@ export class ThpSysfs {
 
   constructor(private readonly k: Kernel) {
     for (const spec of thpKnobs) {
-      if (absentPrefixes.some((p) => spec.path.startsWith(p))) continue;
       this.specs.set(spec.path, spec);
       this.inert.set(spec.path, spec.default);
     }
@@ -44,6 +40,27 @@ export class ThpSysfs {
       shrink_underused: { get: () => (t.shrinkUnderused ? 1 : 0), set: (v) => void (t.shrinkUnderused = v === 1) },
       numa_fault_policy: { get: () => t.numaFaultPolicy, set: (v) => void (t.numaFaultPolicy = v as NumaFaultPolicy) },
       'hugepages-2048kB/enabled': { get: () => t.thpPmdEnabled, set: (v) => void (t.thpPmdEnabled = v as ThpEnabled) },
+      'khugepaged/defrag': { get: () => (t.khugepagedDefrag ? 1 : 0), set: (v) => void (t.khugepagedDefrag = v === 1) },
+      'khugepaged/max_ptes_none': { get: () => t.khugepagedMaxPtesNone, set: (v) => void (t.khugepagedMaxPtesNone = Number(v)) },
+      'khugepaged/max_ptes_swap': { get: () => t.khugepagedMaxPtesSwap, set: (v) => void (t.khugepagedMaxPtesSwap = Number(v)) },
+      'khugepaged/max_ptes_shared': { get: () => t.khugepagedMaxPtesShared, set: (v) => void (t.khugepagedMaxPtesShared = Number(v)) },
+      'khugepaged/pages_to_scan': { get: () => t.khugepagedPagesToScan, set: (v) => void (t.khugepagedPagesToScan = Number(v)) },
+      'khugepaged/scan_sleep_millisecs': {
+        get: () => t.khugepagedScanSleepMs,
+        set: (v) => {
+          t.khugepagedScanSleepMs = Number(v);
+          k.khugepaged.sleepChanged();
+        },
+      },
+      'khugepaged/alloc_sleep_millisecs': {
+        get: () => t.khugepagedAllocSleepMs,
+        set: (v) => {
+          t.khugepagedAllocSleepMs = Number(v);
+          k.khugepaged.sleepChanged();
+        },
+      },
+      'khugepaged/pages_collapsed': { get: () => k.khugepaged.pagesCollapsed, set: () => undefined },
+      'khugepaged/full_scans': { get: () => k.khugepaged.fullScans, set: () => undefined },
     };
   }
 
@@ -79,7 +96,10 @@ export class ThpSysfs {
     const binding = this.bindings[rel];
     if (binding) binding.set(v);
     else this.inert.set(rel, v);
-    if (rel === 'enabled') this.k.onThpEnabledChanged();
+    if (rel === 'enabled' || rel === 'hugepages-2048kB/enabled') {
+      this.k.onThpEnabledChanged();
+      this.k.khugepaged.enabledChanged();
+    }
   }
 }
 

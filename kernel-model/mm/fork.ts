@@ -32,6 +32,7 @@ export function copyProcess(k: Kernel, parent: Task, pid: number): Task {
     else copied += copyPteTable(k, child, pmdIdx, e);
   }
   mm.updateHiwater();
+  k.khugepaged.fork(parent, child);
   parent.chargeSys(Cost.syscall + copied * Cost.rmapPerMapping);
   return child;
 }

@@ -110,6 +110,7 @@ export class HugeMemory {
     if (!this.vmaAllowsThp(task, vma, pmdIdx)) return 'fallback';
     const k = this.k;
     k.memory.anonVmaPrepare(vma);
+    k.khugepaged.enterVma(task, vma.start);
     if (!write && k.tunables.useZeroPage) {
       // A read maps the huge zero page; if it cannot be had, the fault falls back to small pages.
       const zero = this.getHugeZeroPage(task);
@@ -226,6 +227,26 @@ export class HugeMemory {
     f.flags[head] |= PG.young | (write ? PG.dirty : 0);
     const vma = task.mm.findVma(addr);
     if (vma && vma.flags & VM.LOCKED) f.set(head, PG.mlocked);
+    task.mm.pmd.set(pmdIdx, -head - 1);
+    k.rmap.addPmd(head, { pid: task.pid, pmdIndex: pmdIdx });
+    task.mm.thpPmdMapped++;
+    task.mm.updateHiwater();
+    this.accountNewThp(head);
+  }
+
+  /**
+   * Installs a THP made by collapse at `pmdIdx`: the region's emptied PTE table `t` becomes the huge
+   * mapping's deposited table, as collapse_huge_page deposits the old page table.
+   */
+  installCollapsed(task: Task, pmdIdx: number, t: number, head: number, young: boolean, dirty: boolean): void {
+    const k = this.k;
+    const f = k.frames;
+    f.flags[head] |= (young ? PG.young : 0) | (dirty ? PG.dirty : 0);
+    const vma = task.mm.findVma(pmdIdx * HPAGE_PMD_SIZE);
+    if (vma && vma.flags & VM.LOCKED) f.set(head, PG.mlocked);
+    let map = this.deposits.get(task.mm);
+    if (!map) this.deposits.set(task.mm, (map = new Map<number, number>()));
+    map.set(pmdIdx, t);
     task.mm.pmd.set(pmdIdx, -head - 1);
     k.rmap.addPmd(head, { pid: task.pid, pmdIndex: pmdIdx });
     task.mm.thpPmdMapped++;

@@ -3,8 +3,7 @@
  * VMAs; advice that acts on pages walks the page tables. Like Linux, the walk applies the advice to
  * every mapped part of the range and reports ENOMEM at the end if the range had holes.
  *
- * MADV_COLLAPSE is not part of this kernel build yet (it arrives with the collapse machinery) and
- * answers EINVAL, as a kernel without it would.
+ * MADV_COLLAPSE runs the collapse of mm/collapse.ts synchronously in the caller's context.
  */
 import { HPAGE_PMD_SIZE, PAGE_SIZE, PageKind } from './constants.js';
 import { Cost } from './costs.js';
@@ -44,27 +43,45 @@ export class Madvise {
     private readonly mmap: Mmap,
   ) {}
 
-  /** madvise(2); throws SyscallError. */
-  madvise(task: Task, addr: number, length: number, advice: string): void {
+  /**
+   * madvise(2) on `task`'s memory; throws SyscallError. `payer` is the task in whose context the call
+   * runs (itself, or the caller of process_madvise) and pays its CPU time.
+   */
+  madvise(task: Task, addr: number, length: number, advice: string, payer: Task = task): void {
     if (!(madviseAdvices as readonly string[]).includes(advice)) throw new SyscallError('EINVAL', 'madvise', `unknown advice ${advice}`);
     if (addr % PAGE_SIZE !== 0 || !(length >= 0)) throw new SyscallError('EINVAL', 'madvise', 'unaligned start or negative length');
     if (length === 0) return;
     const a = advice as Advice;
-    if (a === 'MADV_COLLAPSE') throw new SyscallError('EINVAL', 'madvise', 'MADV_COLLAPSE is not supported by this kernel build');
     const end = addr + pageAlignUp(length);
-    task.chargeSys(Cost.syscall);
+    payer.chargeSys(Cost.syscall);
     const parts = this.mappedParts(task, addr, end);
     const flags = flagAdvice[a];
-    if (flags) {
+    if (a === 'MADV_COLLAPSE') {
+      this.collapse(task, parts, payer);
+    } else if (flags) {
       for (const [s, e] of parts) {
         this.mmap.modify('madvise', task, s, e, (v) => {
           v.flags = (v.flags | flags.set) & ~flags.clear;
         });
+        if (a === 'MADV_HUGEPAGE') for (const v of task.mm.vmas) if (v.end > s && v.start < e) this.k.khugepaged.enterVma(task, v.start);
       }
     } else {
       for (const [s, e] of parts) this.pageAdvice(task, a, s, e);
     }
     if (parts.reduce((n, [s, e]) => n + e - s, 0) < end - addr) throw new SyscallError('ENOMEM', 'madvise', 'range has unmapped holes');
+  }
+
+  /**
+   * MADV_COLLAPSE, VMA by VMA: the first VMA that reports an error ends the walk with its errno (holes
+   * alone give ENOMEM at the end, after the mapped parts were collapsed).
+   */
+  private collapse(task: Task, parts: [number, number][], payer: Task): void {
+    for (const [s, e] of parts) {
+      const vma = task.mm.findVma(s);
+      if (!vma) continue;
+      const errno = this.k.collapse.madviseCollapse(task, vma, s, e, payer);
+      if (errno !== null) throw new SyscallError(errno, 'madvise', `MADV_COLLAPSE of 0x${s.toString(16)}-0x${e.toString(16)}`);
+    }
   }
 
   /** The mapped sub-ranges of [start, end). */
