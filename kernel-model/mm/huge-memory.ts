@@ -23,7 +23,7 @@ import { policyAllowsFallback } from './mempolicy.js';
 import type { FaultResult } from './memory.js';
 import { VM, type MmStruct, type Task, type Vma } from './mm-types.js';
 import { PG } from './page-flags.js';
-import { PTRS_PER_PTE, ptePresent } from './pgtable.js';
+import { PTRS_PER_PTE, ptePresent, pteSwap } from './pgtable.js';
 import { effectiveThpEnabled } from './tunables.js';
 import { Vm } from './vmstat.js';
 import type { Kernel } from '../kernel.js';
@@ -465,6 +465,45 @@ export class HugeMemory {
     }
     k.memory.freeAnonPage(pfn);
     return slots.length * Cost.rmapPerMapping + Cost.zapPage;
+  }
+
+  /**
+   * Swaps a whole THP out (THP_SWAP): every PMD mapping is split to PTEs, each subpage gets a swap slot
+   * and its PTEs become swap entries, and the huge page is freed as one. Needs 512 free swap slots and
+   * no pin; returns false (nothing done) otherwise, and the caller falls back to splitting.
+   */
+  swapOutThp(head: number): { ok: boolean; costMs: number } {
+    const k = this.k;
+    if (k.swap.free < HPAGE_PMD_NR || k.migration.isPinned(head)) return { ok: false, costMs: 0 };
+    for (const m of [...k.rmap.pmdsOf(head)]) {
+      const t = k.task(m.pid);
+      if (t) this.splitHugePmd(t.mm, m.pid, m.pmdIndex);
+    }
+    let mappings = 0;
+    for (let i = 0; i < HPAGE_PMD_NR; i++) {
+      const pfn = head + i;
+      const slots = k.rmap.ptesOf(pfn);
+      if (slots.length === 0) continue;
+      const swapSlot = k.swap.alloc(k.frames.content(pfn));
+      for (let j = 1; j < slots.length; j++) k.swap.dup(swapSlot);
+      for (const slot of slots) {
+        k.rmap.removePte(pfn, slot);
+        k.pgtables.set(slot, pteSwap(swapSlot));
+        const mm = k.task(k.pgtables.ownerOf(Math.floor(slot / PTRS_PER_PTE)))?.mm;
+        if (mm) {
+          mm.anonPtePages--;
+          mm.swapEntries++;
+        }
+      }
+      mappings += slots.length;
+    }
+    const node = k.nodeOfPfn(head);
+    k.vmstat.countVmEvent(node, Vm.thp_swpout);
+    k.vmstat.countVmEvent(node, Vm.pswpout, HPAGE_PMD_NR);
+    k.vmstat.countVmEvent(node, Vm.pgpgout, HPAGE_PMD_NR * 4);
+    this.stats.swpout++;
+    this.freeUnmappedThp(head);
+    return { ok: true, costMs: HPAGE_PMD_NR * Cost.swapOutSubmit + mappings * Cost.rmapPerMapping };
   }
 
   /** Migration moved a THP to a new head frame. */

@@ -66,7 +66,7 @@ export class Madvise {
         if (a === 'MADV_HUGEPAGE') for (const v of task.mm.vmas) if (v.end > s && v.start < e) this.k.khugepaged.enterVma(task, v.start);
       }
     } else {
-      for (const [s, e] of parts) this.pageAdvice(task, a, s, e);
+      for (const [s, e] of parts) this.pageAdvice(task, a, s, e, payer);
     }
     if (parts.reduce((n, [s, e]) => n + e - s, 0) < end - addr) throw new SyscallError('ENOMEM', 'madvise', 'range has unmapped holes');
   }
@@ -91,7 +91,7 @@ export class Madvise {
       .map((v) => [Math.max(v.start, start), Math.min(v.end, end)] as [number, number]);
   }
 
-  private pageAdvice(task: Task, advice: Advice, start: number, end: number): void {
+  private pageAdvice(task: Task, advice: Advice, start: number, end: number, payer: Task): void {
     const k = this.k;
     switch (advice) {
       case 'MADV_DONTNEED':
@@ -102,7 +102,7 @@ export class Madvise {
         this.forEachPrivatePage(task, start, end, (pfn) => k.vmscan.lruUpdate(pfn, 0, PG.active | PG.referenced | PG.young));
         return;
       case 'MADV_PAGEOUT':
-        this.pageout(task, start, end);
+        this.pageout(task, start, end, payer);
         return;
       case 'MADV_WILLNEED':
         for (let a = start; a < end; a += PAGE_SIZE) {
@@ -116,24 +116,46 @@ export class Madvise {
   }
 
   /** MADV_PAGEOUT: reclaim the range's private pages now (swap out anon, splitting THPs). */
-  private pageout(task: Task, start: number, end: number): void {
+  private pageout(task: Task, start: number, end: number, payer: Task): void {
     const k = this.k;
     if (k.swap.free === 0) return;
-    const heads: number[] = [];
-    this.forEachPrivatePage(task, start, end, (pfn) => heads.push(pfn));
-    for (const pfn of heads) {
-      if (k.frames.kind(pfn) !== PageKind.Anon || k.frames.has(pfn, PG.mlocked) || k.migration.isPinned(pfn)) continue;
-      let pages = [pfn];
-      if (k.frames.has(pfn, PG.head)) {
-        const split = k.huge.splitHugePage(pfn);
-        task.chargeSys(split.costMs);
-        pages = split.pages;
+    // A THP the range covers whole goes out as one; one it only cuts is split, and only the pages
+    // inside the range go (madvise_cold_or_pageout_pte_range).
+    for (let pmdIdx = Math.floor(start / HPAGE_PMD_SIZE); pmdIdx * HPAGE_PMD_SIZE < end; pmdIdx++) {
+      const e = task.mm.pmd.get(pmdIdx);
+      if (e === undefined || e >= 0) continue;
+      const head = -e - 1;
+      const covered = pmdIdx * HPAGE_PMD_SIZE >= start && (pmdIdx + 1) * HPAGE_PMD_SIZE <= end;
+      if (head === k.huge.hugeZeroPfn || k.rmap.pmdMapcount(head) !== 1 || !this.evictable(head)) continue;
+      if (covered) payer.chargeSys(k.vmscan.pageoutAnon(head).costMs);
+      else k.huge.splitHugePmd(task.mm, task.pid, pmdIdx);
+    }
+    const pages: number[] = [];
+    this.forEachMappedPte(task, start, end, (pfn) => pages.push(pfn));
+    for (const pfn of pages) {
+      if (k.frames.getMapcount(pfn) !== 1 || !this.evictable(pfn)) continue;
+      if (k.frames.has(pfn, PG.head) || k.frames.has(pfn, PG.tail)) {
+        const split = k.huge.splitHugePage(k.frames.compoundHead(pfn));
+        payer.chargeSys(split.costMs);
+        if (!split.ok || k.frames.getMapcount(pfn) !== 1) continue;
       }
-      for (const p of pages) {
-        if (k.frames.getMapcount(p) !== 1) continue;
-        const r = k.memory.swapOutPage(p);
-        task.chargeSys(r.costMs);
-      }
+      payer.chargeSys(k.vmscan.pageoutAnon(pfn).costMs);
+    }
+  }
+
+  private evictable(pfn: number): boolean {
+    const f = this.k.frames;
+    return f.kind(pfn) === PageKind.Anon && !f.has(f.compoundHead(pfn), PG.mlocked) && !this.k.migration.isPinned(f.compoundHead(pfn));
+  }
+
+  /** Calls `fn` with the frame of every present PTE (not the zero page) in the range. */
+  private forEachMappedPte(task: Task, start: number, end: number, fn: (pfn: number) => void): void {
+    const k = this.k;
+    for (let a = start; a < end; a += PAGE_SIZE) {
+      const e = task.mm.pmd.get(Math.floor(a / HPAGE_PMD_SIZE));
+      if (e === undefined || e < 0) continue;
+      const pte = k.pgtables.entries[e * PTRS_PER_PTE + (Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE)];
+      if (pte > 0 && ptePfn(pte) !== k.zeroPfn) fn(ptePfn(pte));
     }
   }
 

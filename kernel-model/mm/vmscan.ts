@@ -265,12 +265,28 @@ export class Vmscan {
   }
 
   private reclaimAnon(pfn: number, node: number, ctx: ReclaimContext): { freed: number; costMs: number } {
+    const r = this.pageoutAnon(pfn);
+    if (r.freed > 0) {
+      this.k.vmstat.countVmEvent(node, ctx === 'kswapd' ? Vm.pgsteal_kswapd : Vm.pgsteal_direct, r.freed);
+      this.k.vmstat.countVmEvent(node, Vm.pgsteal_anon, r.freed);
+    }
+    return r;
+  }
+
+  /**
+   * pageout of an anonymous page or THP (shrink_folio_list's swap path, also MADV_PAGEOUT): a THP goes
+   * to swap whole when 512 slots are free (thp_swpout), else it is split and its pages go one by one
+   * (thp_swpout_fallback). Returns pages freed and the time spent.
+   */
+  pageoutAnon(pfn: number): { freed: number; costMs: number } {
     const k = this.k;
     let costMs = 0;
     let pages = [pfn];
     if (k.frames.has(pfn, PG.head)) {
-      // No THP-sized swap cluster in the model: split and swap the small pages (thp_swpout_fallback).
-      k.vmstat.countVmEvent(node, Vm.thp_swpout_fallback);
+      const whole = k.huge.swapOutThp(pfn);
+      if (whole.ok) return { freed: HPAGE_PMD_NR, costMs: whole.costMs };
+      k.vmstat.countVmEvent(k.nodeOfPfn(pfn), Vm.thp_swpout_fallback);
+      k.huge.stats.swpout_fallback++;
       const split = k.huge.splitHugePage(pfn);
       costMs += split.costMs;
       if (!split.ok) return { freed: 0, costMs };
@@ -278,12 +294,10 @@ export class Vmscan {
     }
     let freed = 0;
     for (const p of pages) {
+      if (k.frames.getMapcount(p) === 0) continue;
       const r = k.memory.swapOutPage(p);
       costMs += r.costMs;
-      if (!r.ok) continue;
-      freed++;
-      k.vmstat.countVmEvent(node, ctx === 'kswapd' ? Vm.pgsteal_kswapd : Vm.pgsteal_direct);
-      k.vmstat.countVmEvent(node, Vm.pgsteal_anon);
+      if (r.ok) freed++;
     }
     return { freed, costMs };
   }

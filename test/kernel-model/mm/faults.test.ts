@@ -258,3 +258,34 @@ describe('reclaim', () => {
     checkKernelInvariants(kernelOf(k));
   });
 });
+
+describe('MADV_PAGEOUT', () => {
+  test('a THP the range covers goes to swap whole; one it cuts is split and only the range goes', () => {
+    const k = new SimKernel({ nodes: [{ memoryMiB: 256 }], swapMiB: 64, seed: 4 });
+    kernelOf(k).tunables.thpEnabled = 'always';
+    const pid = k.spawn();
+    const a = k.mmap(pid, 8 * MiB);
+    k.touch(pid, a, 8 * MiB);
+    k.madvise(pid, a, 2 * MiB, 'MADV_PAGEOUT');
+    assert.equal(vm(k, 'thp_swpout'), 1);
+    assert.equal(vm(k, 'pswpout'), 512);
+    k.madvise(pid, a + 2 * MiB, 1 * MiB, 'MADV_PAGEOUT');
+    assert.equal(vm(k, 'thp_split_page'), 1);
+    assert.equal(vm(k, 'pswpout'), 512 + 256);
+    assert.equal(kernelOf(k).task(pid)!.mm.swapEntries, 768);
+    checkKernelInvariants(kernelOf(k));
+  });
+
+  test('without room for 512 slots a THP is split before it is swapped (thp_swpout_fallback)', () => {
+    const k = new SimKernel({ nodes: [{ memoryMiB: 256 }], swapMiB: 1, seed: 4 });
+    kernelOf(k).tunables.thpEnabled = 'always';
+    const pid = k.spawn();
+    const a = k.mmap(pid, 2 * MiB);
+    k.touch(pid, a, 2 * MiB);
+    k.madvise(pid, a, 2 * MiB, 'MADV_PAGEOUT');
+    assert.equal(vm(k, 'thp_swpout'), 0);
+    assert.equal(vm(k, 'thp_swpout_fallback'), 1);
+    assert.equal(vm(k, 'pswpout'), 256);
+    checkKernelInvariants(kernelOf(k));
+  });
+});
