@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from '../support/paths.js';
 
-test('the README example of the kernel model runs and prints what it says', () => {
-  const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
-  const code = /<!-- example: kernel-model -->\n```js\n([\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(code, 'the README has no kernel-model example block');
+const readme = (): string => readFileSync(join(projectRoot, 'README.md'), 'utf8');
+
+/** Runs the README's `<!-- example: name -->` block against the build; returns what it printed. */
+function runExample(name: string): string {
+  const code = new RegExp(`<!-- example: ${name} -->\\n\`\`\`js\\n([\\s\\S]*?)\`\`\``).exec(readme())?.[1];
+  assert.ok(code, `the README has no "${name}" example block`);
   const entry = pathToFileURL(join(projectRoot, 'dist', 'kernel-model', 'index.js')).href;
   const dir = mkdtempSync(join(tmpdir(), 'uhugepaged-readme-'));
   try {
@@ -20,9 +22,20 @@ test('the README example of the kernel model runs and prints what it says', () =
     writeFileSync(file, code.replace("'./dist/kernel-model/index.js'", `'${entry}'`));
     const run = spawnSync(process.execPath, [file], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stdout, /AnonHugePages:\s+65536 kB/);
-    assert.match(run.stdout, /walkCycles/);
+    return run.stdout;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('the README example of the kernel model runs and prints what it says', () => {
+  const out = runExample('kernel-model');
+  assert.match(out, /AnonHugePages:\s+65536 kB/);
+  assert.match(out, /walkCycles/);
+});
+
+test('the README collapse example prints exactly the output the README shows', () => {
+  const shown = /<!-- output: collapse -->\n```\n([\s\S]*?)```/.exec(readme())?.[1];
+  assert.ok(shown, 'the README shows no output for the collapse example');
+  assert.equal(runExample('collapse'), shown);
 });
