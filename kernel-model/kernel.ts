@@ -16,6 +16,7 @@ import { HugeMemory } from './mm/huge-memory.js';
 import { KernelAllocations } from './mm/kernel-allocations.js';
 import { KernelLog } from './mm/kernel-log.js';
 import { Madvise } from './mm/madvise.js';
+import { MemControl } from './mm/memcontrol.js';
 import { Memory } from './mm/memory.js';
 import { Mmap } from './mm/mmap.js';
 import type { Task } from './mm/mm-types.js';
@@ -75,6 +76,8 @@ export class Kernel {
   readonly oom: Oom;
   readonly psi: Psi;
   readonly memory: Memory;
+  /** Memory cgroups: the hierarchy, charges and limits. */
+  readonly memcg: MemControl;
   readonly huge: HugeMemory;
   readonly pageCache: PageCache;
   readonly kernelAllocs: KernelAllocations;
@@ -119,6 +122,7 @@ export class Kernel {
     this.rmap = new Rmap(this.frames);
     this.swap = new SwapDevice(Math.floor(((config.swapMiB ?? 0) * 1024) / 4));
 
+    this.memcg = new MemControl(this);
     this.allocator = new PageAllocator(this);
     this.vmscan = new Vmscan(this);
     this.compaction = new Compaction(this);
@@ -194,6 +198,7 @@ export class Kernel {
     bytes += this.blockNode.byteLength;
     for (const z of this.zones) bytes += z.pageblockMt.byteLength;
     bytes += this.compaction.stateBytes();
+    bytes += this.memcg.stateBytes();
     return bytes;
   }
 
@@ -207,10 +212,19 @@ export class Kernel {
     this.applyWatermarks();
   }
 
-  /** PTRACE_MODE_READ of `target` by `caller` (ptrace_may_access). */
+  /**
+   * PTRACE_MODE_READ of `target` by `caller` (__ptrace_may_access with the commoncap check): oneself;
+   * else the same uid or CAP_SYS_PTRACE; a non-dumpable target needs CAP_SYS_PTRACE; and without
+   * CAP_SYS_PTRACE the caller's capabilities must cover the target's (cap_ptrace_access_check).
+   */
   ptraceMayRead(caller: Task, target: Task): boolean {
-    if (caller === target || caller.hasCap('CAP_SYS_PTRACE')) return true;
-    return caller.uid === target.uid && target.dumpable;
+    if (caller === target) return true;
+    const ptraceCap = caller.hasCap('CAP_SYS_PTRACE');
+    if (caller.uid !== target.uid && !ptraceCap) return false;
+    if (!target.dumpable && !ptraceCap) return false;
+    if (ptraceCap) return true;
+    for (const cap of target.caps) if (!caller.hasCap(cap)) return false;
+    return true;
   }
 
   /** Recomputes watermarks after min_free_kbytes or watermark_scale_factor changed. */

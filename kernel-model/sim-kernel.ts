@@ -11,6 +11,7 @@ import { defaultPolicy } from './mm/mempolicy.js';
 import { MmStruct, Task, VM, StallCause } from './mm/mm-types.js';
 import type { Prot } from './mm/mmap.js';
 import { hex } from './mm/mmap.js';
+import { cgroupMkdir, cgroupRmdir, spawnCgroupPath } from './fs/cgroupfs.js';
 import { ProcFs } from './fs/procfs.js';
 import { closeFd, pidfdOpen, processMadvise, type Iovec } from './mm/pidfd.js';
 import type { AccessStreamSpec } from './workload/access-pattern.js';
@@ -38,6 +39,7 @@ export interface SpawnOptions {
   uid?: number;
   caps?: readonly string[];
   dumpable?: boolean;
+  /** The cgroup to start in: `/a/b` or `/sys/fs/cgroup/a/b` (default the root); ENOENT if it does not exist. */
   cgroup?: string;
   node?: number;
 }
@@ -96,8 +98,10 @@ export class SimKernel {
     const node = opts.node ?? 0;
     this.checkNode(node, 'spawn');
     const caps = new Set<string>(opts.caps ?? (uid === 0 ? allCapabilityNames : []));
+    const cgroup = opts.cgroup === undefined ? '/' : spawnCgroupPath(k, opts.cgroup);
+    if (cgroup === undefined) throw new SyscallError('ENOENT', 'clone3', `no cgroup ${opts.cgroup}`);
     const pid = k.nextPid++;
-    const task = new Task(pid, 1, opts.comm ?? `proc${pid}`, uid, caps, opts.dumpable ?? true, node, defaultPolicy, opts.cgroup ?? '/', new MmStruct(), k.engine.now);
+    const task = new Task(pid, 1, opts.comm ?? `proc${pid}`, uid, caps, opts.dumpable ?? true, node, defaultPolicy, cgroup, new MmStruct(), k.engine.now);
     k.tasks.set(pid, task);
     return pid;
   }
@@ -160,6 +164,18 @@ export class SimKernel {
       default:
         throw new SyscallError('EINVAL', 'prctl', `unknown option ${String(option)}`);
     }
+  }
+
+  // ---- cgroups --------------------------------------------------------------------------------------
+
+  /** mkdir(2) of a cgroup, e.g. `/sys/fs/cgroup/db`: EEXIST, ENOENT (no parent), EBUSY (no memcg id left); EPERM elsewhere. */
+  mkdir(path: string): void {
+    cgroupMkdir(this.kernel, path);
+  }
+
+  /** rmdir(2) of a cgroup: ENOENT, EBUSY (it has tasks or child cgroups, or is the root); EPERM elsewhere. */
+  rmdir(path: string): void {
+    cgroupRmdir(this.kernel, path);
   }
 
   // ---- memory syscalls ----------------------------------------------------------------------------

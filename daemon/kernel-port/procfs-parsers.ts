@@ -1,7 +1,7 @@
 /**
  * Parsers of the procfs and sysfs texts the daemon reads, for the simulated kernel and a real Linux alike.
  * They follow the formats of Linux 6.18 (fs/proc/meminfo.c, mm/vmstat.c, fs/proc/task_mmu.c,
- * fs/proc/array.c, kernel/sched/psi.c) and take the text exactly as read from the file.
+ * fs/proc/array.c, kernel/sched/psi.c, mm/memcontrol.c) and take the text exactly as read from the file.
  *
  * Two rules hold for every parser:
  * - Newer kernels add fields. A parser keeps every field it recognises by shape (a `name value` line, a
@@ -105,6 +105,35 @@ export function parseVmstat(text: string): Map<string, number> {
     values.set(m[1], int('vmstat', at, m[2]));
   }
   return values;
+}
+
+// ---- cgroup v2 files -------------------------------------------------------------------------------
+
+/**
+ * A cgroup v2 flat-keyed file — `key value` lines: memory.stat, memory.events, memory.events.local —
+ * key to value as printed (bytes or counts). `kind` names the file in errors.
+ */
+export function parseFlatKeyed(text: string, kind = 'flat-keyed'): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const at of contentLines(text)) {
+    const m = match(kind, at, /^(\S+) (\d+)$/, '"key value"');
+    values.set(m[1], int(kind, at, m[2]));
+  }
+  return values;
+}
+
+/** A cgroup v2 single-value limit (memory.max, memory.high, memory.current): bytes, or Infinity for `max`. */
+export function parseCgroupLimit(text: string, kind = 'cgroup limit'): number {
+  const lines = contentLines(text);
+  if (lines.length !== 1) throw new ProcfsParseError(kind, lines[1]?.n ?? 1, lines[1]?.text ?? '', 'expected one line');
+  const at = lines[0];
+  const m = match(kind, at, /^(max|\d+)$/, '"max" or a byte count');
+  return m[1] === 'max' ? Infinity : int(kind, at, m[1]);
+}
+
+/** cgroup.procs: the pids, one a line. */
+export function parsePidList(text: string, kind = 'cgroup.procs'): number[] {
+  return contentLines(text).map((at) => int(kind, at, match(kind, at, /^(\d+)$/, 'a pid')[1]));
 }
 
 // ---- buddyinfo and pagetypeinfo --------------------------------------------------------------------

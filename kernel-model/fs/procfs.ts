@@ -6,9 +6,10 @@
  *   /proc/PID/{smaps,smaps_rollup,numa_maps,status,stat}  /proc/PID/clear_refs (write)
  *   /proc/PID/pagemap, /proc/kpageflags (binary)          /dev/kmsg
  *   /proc/sys/vm/*                                         /sys/kernel/mm/transparent_hugepage/**
- *   /sys/devices/system/node/nodeN/meminfo
+ *   /sys/devices/system/node/nodeN/meminfo                 /sys/fs/cgroup/** (cgroupfs.ts)
  */
 import { Cost } from '../mm/costs.js';
+import { CgroupFs } from './cgroupfs.js';
 import type { Task } from '../mm/mm-types.js';
 import { SyscallError } from '../syscall-error.js';
 import { readKpageflags, readPagemap } from './pagemap.js';
@@ -43,10 +44,12 @@ const pidFiles: Record<string, { read: PidReader; ptrace: boolean }> = {
 export class ProcFs {
   private readonly thp: ThpSysfs;
   private readonly sysctl: VmSysctl;
+  private readonly cgroups: CgroupFs;
 
   constructor(private readonly k: Kernel) {
     this.thp = new ThpSysfs(k);
     this.sysctl = new VmSysctl(k);
+    this.cgroups = new CgroupFs(k);
   }
 
   /** The text of a file; ENOENT when there is no such file. */
@@ -66,6 +69,7 @@ export class ProcFs {
       return file.read(this.k, target, reader);
     }
     if (path.startsWith(`${THP_KNOB_DIR}/`)) return this.thp.read(path.slice(THP_KNOB_DIR.length + 1));
+    if (CgroupFs.owns(path)) return this.cgroups.read(path, reader);
     const sysctl = /^\/proc\/sys\/vm\/([a-z_]+)$/.exec(path);
     if (sysctl) return this.sysctl.read(sysctl[1]);
     const node = /^\/sys\/devices\/system\/node\/node(\d+)\/meminfo$/.exec(path);
@@ -76,6 +80,7 @@ export class ProcFs {
   /** A write; EINVAL or EBUSY where Linux refuses it, ENOENT for no such file, EACCES if read-only. */
   write(path: string, text: string, writer: Task | undefined): void {
     if (path.startsWith(`${THP_KNOB_DIR}/`)) return this.thp.write(path.slice(THP_KNOB_DIR.length + 1), text);
+    if (CgroupFs.owns(path)) return this.cgroups.write(path, text, writer);
     const sysctl = /^\/proc\/sys\/vm\/([a-z_]+)$/.exec(path);
     if (sysctl) return this.sysctl.write(sysctl[1], text, writer);
     const clear = /^\/proc\/(\d+)\/clear_refs$/.exec(path);

@@ -165,8 +165,9 @@ export class PageAllocator {
     vs.countVmEvent(zone.node, zone.node === local ? Vm.numa_local : Vm.numa_other, n);
   }
 
-  /** Frees 2^order frames (the caller has unmapped them). */
+  /** Frees 2^order frames (the caller has unmapped them); their memcg charge goes with them. */
   freePages(pfn: number, order: number): void {
+    this.k.memcg.uncharge(pfn, 1 << order);
     const node = this.k.nodeOfPfn(pfn);
     this.k.vmstat.countVmEvent(node, Vm.pgfree, 1 << order);
     this.k.buddy.freePages(pfn, order);

@@ -179,10 +179,14 @@ export class Collapse {
       return { result: 'ALLOC_HUGE_PAGE_FAIL', costMs: Cost.migrateFixed };
     }
     k.vmstat.countVmEvent(node, Vm.thp_collapse_alloc);
+    if (!k.memcg.tryChargeThp(target, head, gfp)) {
+      k.allocator.freePages(head, HPAGE_PMD_ORDER);
+      return { result: 'CGROUP_CHARGE_FAIL', costMs: Cost.migrateFixed };
+    }
     // The process may have changed while the caller slept in the allocator (reclaim, OOM).
     const e = target.mm.pmd.get(pmdIdx);
     if (!target.alive || e === undefined || e < 0 || target.mm.findVma(pmdIdx * HPAGE_PMD_SIZE) !== vma) {
-      k.allocator.freePages(head, HPAGE_PMD_ORDER);
+      k.allocator.freePages(head, HPAGE_PMD_ORDER); // uncharges it too
       return { result: e !== undefined && e < 0 ? 'PMD_MAPPED' : 'VMA_CHECK', costMs: Cost.migrateFixed };
     }
     const copied = this.copyAndReplace(target, pmdIdx, e, head);

@@ -19,6 +19,7 @@
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, HPAGE_PMD_SIZE, PAGE_SIZE, PageKind } from './constants.js';
 import { Cost } from './costs.js';
 import { GFP, GFP_KERNEL, GFP_TRANSHUGE, GFP_TRANSHUGE_LIGHT } from './gfp.js';
+import { MemcgEvent } from './memcontrol-items.js';
 import { policyAllowsFallback } from './mempolicy.js';
 import type { FaultResult } from './memory.js';
 import { VM, type MmStruct, type Task, type Vma } from './mm-types.js';
@@ -122,10 +123,11 @@ export class HugeMemory {
       task.mm.pmd.set(pmdIdx, -zero - 1);
       task.minflt++;
       k.vmstat.countVmEvent(task.node, Vm.pgfault);
+      k.memcg.countTaskEvent(task, MemcgEvent.pgfault);
       task.chargeSys(Cost.faultZero);
       return 'ok';
     }
-    const head = this.allocFaultThp(task, vma, addr);
+    const head = this.allocChargeFaultThp(task, vma, addr);
     if (head < 0) {
       k.vmstat.countVmEvent(task.node, Vm.thp_fault_fallback);
       this.stats.anon_fault_fallback++;
@@ -140,6 +142,7 @@ export class HugeMemory {
     this.stats.anon_fault_alloc++;
     task.minflt++;
     k.vmstat.countVmEvent(task.node, Vm.pgfault);
+    k.memcg.countTaskEvent(task, MemcgEvent.pgfault);
     task.chargeSys(Cost.faultThp);
     return 'ok';
   }
@@ -152,7 +155,7 @@ export class HugeMemory {
     if (head === this.hugeZeroPfn) {
       if (!write) return 'ok';
       // [6.18] a write to the huge zero page allocates a THP for the region.
-      const thp = this.allocFaultThp(task, vma, addr);
+      const thp = this.allocChargeFaultThp(task, vma, addr);
       if (thp >= 0) {
         task.mm.pmd.delete(pmdIdx);
         this.mapNewThp(task, pmdIdx, thp, addr, content, true);
@@ -201,6 +204,19 @@ export class HugeMemory {
         return req(gfp, nodes);
       }
     }
+  }
+
+  /**
+   * vma_alloc_anon_folio_pmd: a THP for a fault, charged to the task's memcg with the fault's mask. A
+   * failed charge frees the page and counts thp_fault_fallback_charge; the caller counts the fallback.
+   */
+  private allocChargeFaultThp(task: Task, vma: Vma, addr: number): number {
+    const head = this.allocFaultThp(task, vma, addr);
+    if (head < 0 || this.k.memcg.chargeFaultThp(task, head, this.faultGfp(vma))) return head;
+    this.k.allocator.freePages(head, HPAGE_PMD_ORDER);
+    this.k.vmstat.countVmEvent(task.node, Vm.thp_fault_fallback_charge);
+    this.stats.anon_fault_fallback_charge++;
+    return -1;
   }
 
   /** The huge zero page, allocated on first use (thp_zero_page_alloc). */
@@ -343,6 +359,7 @@ export class HugeMemory {
     const mlocked = f.has(head, PG.mlocked);
     k.vmscan.lruDel(head);
     this.forget(head, node);
+    k.memcg.splitThp(head);
     const pages: number[] = [];
     for (let i = 0; i < HPAGE_PMD_NR; i++) {
       const p = head + i;
@@ -502,6 +519,8 @@ export class HugeMemory {
     k.vmstat.countVmEvent(node, Vm.pswpout, HPAGE_PMD_NR);
     k.vmstat.countVmEvent(node, Vm.pgpgout, HPAGE_PMD_NR * 4);
     this.stats.swpout++;
+    k.memcg.countPageEvent(head, MemcgEvent.pswpout, HPAGE_PMD_NR);
+    k.memcg.countPageEvent(head, MemcgEvent.thp_swpout);
     this.freeUnmappedThp(head);
     return { ok: true, costMs: HPAGE_PMD_NR * Cost.swapOutSubmit + mappings * Cost.rmapPerMapping };
   }

@@ -15,6 +15,7 @@
 import { HPAGE_PMD_NR, PAGE_SIZE, PageKind, pmdIndexOf } from './constants.js';
 import { Cost } from './costs.js';
 import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL } from './gfp.js';
+import { MemcgEvent } from './memcontrol-items.js';
 import { policyAllowsFallback, policyNodeOrder } from './mempolicy.js';
 import { VM, type MmStruct, type Task, type Vma } from './mm-types.js';
 import { PG } from './page-flags.js';
@@ -150,6 +151,8 @@ export class Memory {
     const firstIdx = Math.floor(a / PAGE_SIZE) % PTRS_PER_PTE;
     let n = 0;
     while (a + n * PAGE_SIZE < end && k.pgtables.entries[base + firstIdx + n] === 0) n++;
+    // Only what the memcg takes without reclaim; the page-by-page path charges the rest.
+    n = Math.min(n, k.memcg.marginOf(task));
     if (n === 0) return a;
     this.anonVmaPrepare(vma);
     const policy = vma.policy ?? task.mempolicy;
@@ -182,6 +185,8 @@ export class Memory {
     task.mm.updateHiwater();
     task.minflt += got;
     k.vmstat.countVmEvent(task.node, Vm.pgfault, got);
+    k.memcg.countTaskEvent(task, MemcgEvent.pgfault, got);
+    k.memcg.chargeBulk(task, this.bulk, got);
     task.chargeSys(got * Cost.fault4k);
     for (const zone of k.zones) if (zone.nrFree < zone.wmark(WMARK_LOW)) k.vmscan.wakeKswapd(zone.node, 0);
     return a + got * PAGE_SIZE;
@@ -262,6 +267,9 @@ export class Memory {
     k.vmstat.countVmEvent(k.nodeOfPfn(pfn), Vm.pgfault);
     k.vmstat.countVmEvent(k.nodeOfPfn(pfn), Vm.pswpin);
     k.vmstat.countVmEvent(k.nodeOfPfn(pfn), Vm.pgpgin, 4);
+    k.memcg.countTaskEvent(task, MemcgEvent.pgmajfault);
+    k.memcg.countTaskEvent(task, MemcgEvent.pgfault);
+    k.memcg.countPageEvent(pfn, MemcgEvent.pswpin);
     task.stall('swapIn', Cost.swapIn);
     k.psi.memstall(task, Cost.swapIn);
     return 'ok';
@@ -270,12 +278,17 @@ export class Memory {
   private countFault(task: Task): void {
     task.minflt++;
     this.k.vmstat.countVmEvent(task.node, Vm.pgfault);
+    this.k.memcg.countTaskEvent(task, MemcgEvent.pgfault);
   }
 
-  /** Allocates an order-0 anonymous page for `addr` under the policies. */
+  /**
+   * Allocates an order-0 anonymous page for `addr` under the policies and charges it to the task's
+   * memcg (mem_cgroup_charge); -1 when either fails — a failed charge means the memcg OOM killer has
+   * killed the task.
+   */
   allocAnonPage(task: Task, vma: Vma, addr: number): number {
     const policy = vma.policy ?? task.mempolicy;
-    return this.k.allocator.allocPages({
+    const pfn = this.k.allocator.allocPages({
       order: 0,
       kind: PageKind.Anon,
       gfp: GFP_HIGHUSER_MOVABLE,
@@ -283,6 +296,9 @@ export class Memory {
       task,
       mayFallBack: policyAllowsFallback(policy),
     });
+    if (pfn < 0 || this.k.memcg.chargeAnon(task, pfn)) return pfn;
+    this.k.allocator.freePages(pfn, 0);
+    return -1;
   }
 
   /** Maps a freshly allocated anonymous page at `slot` (page_add_new_anon_rmap + lru add). */
@@ -392,6 +408,7 @@ export class Memory {
     const node = k.nodeOfPfn(pfn);
     k.vmstat.countVmEvent(node, Vm.pswpout);
     k.vmstat.countVmEvent(node, Vm.pgpgout, 4);
+    k.memcg.countPageEvent(pfn, MemcgEvent.pswpout);
     this.freeAnonPage(pfn);
     return { ok: true, costMs: Cost.swapOutSubmit + slots.length * Cost.rmapPerMapping };
   }

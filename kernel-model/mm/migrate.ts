@@ -85,6 +85,7 @@ export class Migration {
       k.vmstat.modNodeState(node, Vm.nr_anon_pages, -1);
       k.vmstat.modNodeState(k.nodeOfPfn(target), Vm.nr_anon_pages, 1);
     }
+    k.memcg.migrate(head, target, n);
     k.allocator.freePages(head, order);
 
     k.vmstat.countVmEvent(node, Vm.pgmigrate_success, n);

@@ -65,8 +65,8 @@ export class Mmap {
   munmap(task: Task, addr: number, length: number): void {
     this.checkRange('munmap', addr, length);
     const end = addr + pageAlignUp(length);
-    this.splitAt(task.mm, addr);
-    this.splitAt(task.mm, end);
+    this.splitAt(task, addr);
+    this.splitAt(task, end);
     this.k.memory.zapRange(task, addr, end);
     task.mm.vmas = task.mm.vmas.filter((v) => v.end <= addr || v.start >= end);
     this.freeEmptyTables(task, addr, end);
@@ -138,8 +138,8 @@ export class Mmap {
       if (!v) throw new SyscallError('ENOMEM', syscall, `${hex(a)} is not mapped`);
       a = v.end;
     }
-    this.splitAt(mm, start);
-    this.splitAt(mm, end);
+    this.splitAt(task, start);
+    this.splitAt(task, end);
     for (const v of mm.vmas) if (v.start >= start && v.end <= end) change(v);
     this.mergeAll(mm);
     task.chargeSys(Cost.syscall);
@@ -152,10 +152,17 @@ export class Mmap {
     }
   }
 
-  /** Splits the VMA containing `addr` so that a VMA starts there. */
-  splitAt(mm: MmStruct, addr: number): void {
+  /**
+   * Splits the VMA containing `addr` so that a VMA starts there (__split_vma). A huge mapping the new
+   * boundary cuts is split to PTEs first, as vma_adjust_trans_huge does: a THP cannot straddle VMAs.
+   */
+  splitAt(task: Task, addr: number): void {
+    const mm = task.mm;
     const i = mm.vmas.findIndex((v) => v.start < addr && addr < v.end);
     if (i < 0) return;
+    const pmdIdx = Math.floor(addr / HPAGE_PMD_SIZE);
+    const e = mm.pmd.get(pmdIdx);
+    if (addr % HPAGE_PMD_SIZE !== 0 && e !== undefined && e < 0) this.k.huge.splitHugePmd(mm, task.pid, pmdIdx);
     const v = mm.vmas[i];
     const upper: Vma = { ...v, start: addr, pgoff: v.pgoff + (addr - v.start) / PAGE_SIZE };
     v.end = addr;

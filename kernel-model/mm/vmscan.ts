@@ -20,6 +20,7 @@
 import { KernelThread, Priority } from '../engine/engine.js';
 import { HPAGE_PMD_NR, PageKind } from './constants.js';
 import { Cost } from './costs.js';
+import { MemcgEvent } from './memcontrol-items.js';
 import type { Task } from './mm-types.js';
 import { WMARK_HIGH, WMARK_LOW } from './page-alloc.js';
 import { PG } from './page-flags.js';
@@ -32,7 +33,8 @@ const MAX_RECLAIM_RETRIES = 16;
 /** Pages reclaimed per batch (SWAP_CLUSTER_MAX). */
 export const SWAP_CLUSTER_MAX = 32;
 
-type ReclaimContext = 'kswapd' | 'direct' | 'node';
+/** Who reclaims: kswapd, direct reclaim, node reclaim, or a memory cgroup over its limit (cgroup_reclaim). */
+export type ReclaimContext = 'kswapd' | 'direct' | 'node' | 'memcg';
 
 /** Reclaim. */
 export class Vmscan {
@@ -189,17 +191,22 @@ export class Vmscan {
 
   /**
    * shrink_node: sweeps the node's clock hand until `nrToReclaim` pages are freed or two full sweeps
-   * found nothing more. Returns pages freed and the CPU/IO-submission time spent.
+   * found nothing more. Returns pages freed and the CPU/IO-submission time spent. For a memory cgroup
+   * (`ctx` 'memcg') `memcgMask` lists the memcg ids of its subtree (MemControl.ids): the hand passes
+   * every other frame without looking at it, and the global pgscan/pgsteal_direct counters are left
+   * alone, as Linux counts cgroup reclaim only in the memcg.
    */
-  shrinkNode(node: number, nrToReclaim: number, ctx: ReclaimContext): { reclaimed: number; costMs: number } {
+  shrinkNode(node: number, nrToReclaim: number, ctx: ReclaimContext, memcgMask?: Uint8Array): { reclaimed: number; costMs: number } {
     const k = this.k;
     const zone = k.zones[node];
     let costMs = k.huge.deferredSplitScan(node);
     let reclaimed = 0;
     const span = zone.endPfn - zone.startPfn;
     const mayAnon = ctx !== 'node' && k.swap.free > 0 && k.tunables.swappiness > 0;
-    // Pass 0 reclaims file pages only; pass 1 (when that was not enough) anonymous pages too.
-    for (let pass = 0; pass < 2 && reclaimed < nrToReclaim; pass++) {
+    const ids = k.memcg.ids;
+    // Pass 0 reclaims file pages only; pass 1 (when that was not enough) anonymous pages too. A memcg
+    // is charged anonymous pages only: it starts at pass 1, and without swap has nothing to reclaim.
+    for (let pass = ctx === 'memcg' ? 1 : 0; pass < 2 && reclaimed < nrToReclaim && (ctx !== 'memcg' || mayAnon); pass++) {
       const allowAnon = pass === 1 && mayAnon;
       let scanned = 0;
       const limit = span * 2;
@@ -207,11 +214,12 @@ export class Vmscan {
         const pfn = this.hand[node];
         this.hand[node] = pfn + 1 >= zone.endPfn ? zone.startPfn : pfn + 1;
         scanned++;
+        if (memcgMask !== undefined && memcgMask[ids[pfn]] === 0) continue;
         const r = this.scanOne(pfn, allowAnon, ctx);
         reclaimed += r.freed;
         costMs += r.costMs;
       }
-      reclaimed += ctx === 'node' ? 0 : k.kernelAllocs.shrinkReclaimable(node, nrToReclaim - reclaimed);
+      reclaimed += ctx === 'node' || ctx === 'memcg' ? 0 : k.kernelAllocs.shrinkReclaimable(node, nrToReclaim - reclaimed);
     }
     if (reclaimed > 0) this.kswapdFailures[node] = 0;
     return { reclaimed, costMs };
@@ -226,19 +234,22 @@ export class Vmscan {
     const node = k.nodeOfPfn(pfn);
     const isThp = f.has(pfn, PG.head);
     const n = isThp ? HPAGE_PMD_NR : 1;
-    k.vmstat.countVmEvent(node, ctx === 'kswapd' ? Vm.pgscan_kswapd : Vm.pgscan_direct, n);
+    if (ctx !== 'memcg') k.vmstat.countVmEvent(node, ctx === 'kswapd' ? Vm.pgscan_kswapd : Vm.pgscan_direct, n);
     k.vmstat.countVmEvent(node, kind === PageKind.Anon ? Vm.pgscan_anon : Vm.pgscan_file, n);
+    k.memcg.countPageEvent(pfn, ctx === 'kswapd' ? MemcgEvent.pgscan_kswapd : MemcgEvent.pgscan_direct, n);
     if (f.has(pfn, PG.young)) {
       f.clear(pfn, PG.young);
       if (!f.has(pfn, PG.active)) {
         this.lruUpdate(pfn, PG.active | PG.referenced, 0);
         k.vmstat.countVmEvent(node, Vm.pgactivate, n);
+        k.memcg.countPageEvent(pfn, MemcgEvent.pgactivate, n);
       }
       return { freed: 0, costMs: Cost.scanPage * n };
     }
     if (f.has(pfn, PG.active)) {
       this.lruUpdate(pfn, 0, PG.active | PG.referenced);
       k.vmstat.countVmEvent(node, Vm.pgdeactivate, n);
+      k.memcg.countPageEvent(pfn, MemcgEvent.pgdeactivate, n);
       return { freed: 0, costMs: Cost.scanPage };
     }
     if (kind === PageKind.PageCache) return this.reclaimFile(pfn, node, ctx);
@@ -265,10 +276,12 @@ export class Vmscan {
   }
 
   private reclaimAnon(pfn: number, node: number, ctx: ReclaimContext): { freed: number; costMs: number } {
+    const cg = this.k.memcg.memcgOfPage(pfn);
     const r = this.pageoutAnon(pfn);
     if (r.freed > 0) {
-      this.k.vmstat.countVmEvent(node, ctx === 'kswapd' ? Vm.pgsteal_kswapd : Vm.pgsteal_direct, r.freed);
+      if (ctx !== 'memcg') this.k.vmstat.countVmEvent(node, ctx === 'kswapd' ? Vm.pgsteal_kswapd : Vm.pgsteal_direct, r.freed);
       this.k.vmstat.countVmEvent(node, Vm.pgsteal_anon, r.freed);
+      if (cg) this.k.memcg.countEvent(cg, ctx === 'kswapd' ? MemcgEvent.pgsteal_kswapd : MemcgEvent.pgsteal_direct, r.freed);
     }
     return r;
   }
@@ -286,6 +299,7 @@ export class Vmscan {
       const whole = k.huge.swapOutThp(pfn);
       if (whole.ok) return { freed: HPAGE_PMD_NR, costMs: whole.costMs };
       k.vmstat.countVmEvent(k.nodeOfPfn(pfn), Vm.thp_swpout_fallback);
+      k.memcg.countPageEvent(pfn, MemcgEvent.thp_swpout_fallback);
       k.huge.stats.swpout_fallback++;
       const split = k.huge.splitHugePage(pfn);
       costMs += split.costMs;

@@ -4,10 +4,13 @@
  *  - a frame is never both free (in a buddy block) and mapped;
  *  - every mapped frame's mapcount equals the number of PTEs pointing at it, and rmap lists exactly those;
  *  - the zone's free count equals the pages in its free blocks;
- *  - each process's RSS counters match its page tables.
+ *  - each process's RSS counters match its page tables;
+ *  - only in-use anonymous pages are charged to a memcg, and each memcg's usage (memory.current) equals
+ *    the pages charged to it and its descendants; its THP count equals the THP heads charged to it.
  */
 import assert from 'node:assert/strict';
 import type { Kernel } from '../../kernel-model/evaluation.js';
+import { PageKind } from '../../kernel-model/mm/constants.js';
 
 const BUDDY = 1;
 const HEAD = 2;
@@ -71,5 +74,29 @@ export function checkKernelInvariants(k: Kernel): void {
   for (const [pfn, slots] of ptesTo) {
     assert.equal(f.getMapcount(pfn), slots.length, `pfn ${pfn}: mapcount ${f.getMapcount(pfn)} but ${slots.length} PTEs map it`);
     assert.deepEqual([...k.rmap.ptesOf(pfn)].sort((a, b) => a - b), slots.sort((a, b) => a - b), `pfn ${pfn}: rmap disagrees with the page tables`);
+  }
+  checkMemcgInvariants(k, free);
+}
+
+/** memory.current of each memcg = pages charged to its subtree; only in-use anonymous pages are charged. */
+function checkMemcgInvariants(k: Kernel, free: Uint8Array): void {
+  const f = k.frames;
+  const mc = k.memcg;
+  const charged = new Float64Array(256);
+  const thpHeads = new Float64Array(256);
+  for (let p = 0; p < f.count; p++) {
+    const id = mc.ids[p];
+    if (id === 0) continue;
+    assert.equal(free[p], 0, `pfn ${p}: free but charged to memcg ${id}`);
+    assert.equal(f.kind(p), PageKind.Anon, `pfn ${p}: charged to memcg ${id} but of kind ${f.kind(p)}`);
+    assert.ok(mc.byIdOf(id), `pfn ${p}: charged to memcg id ${id}, which no memcg holds`);
+    charged[id]++;
+    if (f.flags[p] & HEAD) thpHeads[id]++;
+  }
+  for (const cg of mc.all()) {
+    let subtree = 0;
+    for (const c of mc.all()) if (c.isDescendantOf(cg)) subtree += charged[c.id];
+    assert.equal(cg.usage, subtree, `memcg ${cg.path}: usage ${cg.usage} pages but ${subtree} pages are charged to its subtree`);
+    assert.equal(cg.localThps, thpHeads[cg.id], `memcg ${cg.path}: ${cg.localThps} THPs counted, ${thpHeads[cg.id]} charged`);
   }
 }
