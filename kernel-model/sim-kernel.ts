@@ -344,6 +344,16 @@ export class SimKernel {
     return { utimeMs: t.utimeMs, stimeMs: t.stimeMs };
   }
 
+  /** CPU time (ms) of the kernel's own threads: khugepaged, and kswapd and kcompactd per node. */
+  kernelThreadCpu(): { khugepaged: number; kswapd: number[]; kcompactd: number[] } {
+    const k = this.kernel;
+    return {
+      khugepaged: k.khugepaged.cpuMs,
+      kswapd: k.zones.map((z) => k.vmscan.kswapdCpuMs(z.node)),
+      kcompactd: k.zones.map((z) => k.compaction.kcompactdCpuMs(z.node)),
+    };
+  }
+
   /** The kernel log as /dev/kmsg records. */
   kmsg(): string {
     return this.kernel.log.kmsg();

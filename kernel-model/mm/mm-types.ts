@@ -63,6 +63,9 @@ export const StallCause = {
 export type StallCause = keyof typeof StallCause;
 export const NR_STALL_CAUSES = 7;
 
+/** Stall causes during which the task sleeps rather than runs. */
+const waitingStalls: ReadonlySet<StallCause> = new Set<StallCause>(['swapIn', 'collapse', 'memcgThrottle']);
+
 /** An address space. */
 export class MmStruct {
   /** Sorted by start, non-overlapping. */
@@ -154,10 +157,14 @@ export class Task {
     this.stimeMs += ms;
   }
 
-  /** Charges a stall: system time spent waiting on a kernel mechanism. */
+  /**
+   * Records a stall. Where the task does the kernel's work itself (direct reclaim and compaction,
+   * migration, NUMA hinting faults) the time is also system CPU time; where it only waits (for swap I/O,
+   * for a collapse holding its mmap lock, for the memcg throttle to expire) it is not.
+   */
   stall(cause: StallCause, ms: number): void {
     this.stallMs[StallCause[cause]] += ms;
-    this.stimeMs += ms;
+    if (!waitingStalls.has(cause)) this.stimeMs += ms;
   }
 
   hasCap(cap: string): boolean {

@@ -325,3 +325,18 @@ test('thp_settings: writing khugepaged/scan_sleep_millisecs wakes khugepaged at 
   k.advance(100);
   assert.ok(checkHuge(k, b, pb, 1), 'the write woke khugepaged');
 });
+
+test('khugepaged’s work is charged to its own thread, not to the process it collapses', () => {
+  const k = new SimKernel({ nodes: [{ memoryMiB: 256 }] });
+  const pid = k.spawn();
+  const a = k.mmap(pid, 4 * HPAGE_PMD_SIZE);
+  k.madvise(pid, a, 4 * HPAGE_PMD_SIZE, 'MADV_NOHUGEPAGE');
+  k.touch(pid, a, 4 * HPAGE_PMD_SIZE);
+  k.madvise(pid, a, 4 * HPAGE_PMD_SIZE, 'MADV_HUGEPAGE');
+  const before = k.cpuTime(pid).stimeMs;
+  k.advance(1000);
+  assert.equal(k.readFile('/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed'), '4\n');
+  assert.ok(k.kernelThreadCpu().khugepaged > 0);
+  assert.equal(k.cpuTime(pid).stimeMs, before, 'the target pays no CPU');
+  assert.ok(k.stallTime(pid).collapse > 0, 'but it stalls while its pages are copied');
+});

@@ -289,3 +289,39 @@ describe('MADV_PAGEOUT', () => {
     checkKernelInvariants(kernelOf(k));
   });
 });
+
+describe('the underused-THP shrinker', () => {
+  function mostlyZeroThp(maxPtesNone: string) {
+    const k = new SimKernel({ nodes: [{ memoryMiB: 64 }], seed: 4 });
+    k.writeFile('/sys/kernel/mm/transparent_hugepage/enabled', 'always');
+    k.writeFile('/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none', maxPtesNone);
+    const pid = k.spawn();
+    const a = k.mmap(pid, 2 * MiB);
+    k.touch(pid, a, 4096);                                    // one written page, 511 zero-filled subpages
+    // Memory pressure: a second process fills memory with small pages, so reclaim runs.
+    const hog = k.spawn();
+    const b = k.mmap(hog, 60 * MiB);
+    k.madvise(hog, b, 60 * MiB, 'MADV_NOHUGEPAGE');
+    try {
+      k.touch(hog, b, 60 * MiB);
+      k.advance(1000);
+    } catch (e) {
+      if (!(e instanceof SyscallError)) throw e;
+    }
+    return { k, pid };
+  }
+
+  test('with max_ptes_none below 511, a THP mostly of zero pages is split under pressure and its zero pages shared', () => {
+    const { k, pid } = mostlyZeroThp('409');
+    assert.ok(vm(k, 'thp_underused_split_page') >= 1);
+    assert.equal(thpOf(k, pid), 0);
+    assert.ok(kernelOf(k).task(pid)!.mm.rssPages < 512, 'zero-filled subpages no longer count as resident');
+    checkKernelInvariants(kernelOf(k));
+  });
+
+  test('with max_ptes_none at 511 (the default) the shrinker leaves THPs alone', () => {
+    const { k, pid } = mostlyZeroThp('511');
+    assert.equal(vm(k, 'thp_underused_split_page'), 0);
+    assert.equal(thpOf(k, pid), 1);
+  });
+});
