@@ -91,8 +91,11 @@ export function runKernelBenchmarks(runs: number, progress: Progress): KernelBen
   const faults: number[] = [];
   const compaction: { ms: number; frames: number }[] = [];
   const boots: { ms: number; rssMiB: number }[] = [];
-  progress('warm-up run (not counted): fault-in of 1 GiB');
-  benchFaults();
+  // The JIT needs a couple of runs to reach steady state on the fault path; they are not counted.
+  for (let i = 1; i <= 2; i++) {
+    progress(`warm-up ${i}/2 (not counted): fault-in of 1 GiB`);
+    benchFaults();
+  }
   for (let i = 0; i < runs; i++) {
     progress(`run ${i + 1}/${runs}: fault-in of 1 GiB of 4 KiB pages`);
     faults.push(benchFaults());
