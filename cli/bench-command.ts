@@ -36,6 +36,7 @@ export function benchCommand(): Command {
         ['state per 4 KiB frame', `${kernel.bytesPerFrame} bytes`],
         ['compaction of a 16 GiB node', `${kernel.compact16GiBMs} ms (${kernel.compactionFramesPerSec.toLocaleString('en-US')} frames/s)`],
         ['boot of a 256 GiB machine', `${kernel.boot256GiBMs} ms, +${kernel.boot256GiBRssMiB} MiB RSS`],
+        ['KSM rmap walk, uncapped vs 256', `${kernel.ksmRmapWalkRatio}x (${kernel.ksmMigrateUnlimitedMs} ms vs ${kernel.ksmMigrateCapped256Ms} ms simulated)`],
       ];
       const w = Math.max(...rows.map(([a]) => a.length));
       for (const [a, b] of rows) process.stdout.write(`${a.padEnd(w)}  ${b}\n`);

@@ -8,6 +8,7 @@ export { SyscallError, errnoNumbers, type Errno } from './syscall-error.js';
 export type { Mempolicy } from './mm/mempolicy.js';
 export type { Prot } from './mm/mmap.js';
 export type { Advice } from './mm/madvise.js';
+export type { MovePagesFlags } from './mm/migrate-syscalls.js';
 export type { AccessStreamSpec, AccessPattern } from './workload/access-pattern.js';
 export type { PerfCounters } from './workload/streams.js';
 export type { DamonAttrs, DamonRegion } from './workload/damon.js';

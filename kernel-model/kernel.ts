@@ -12,11 +12,14 @@ import { MAX_ORDER, PAGEBLOCK_ORDER, PageKind } from './mm/constants.js';
 import { Collapse } from './mm/collapse.js';
 import { Pins } from './mm/gup.js';
 import { Khugepaged } from './mm/khugepaged.js';
+import { Ksm } from './mm/ksm.js';
 import { HugeMemory } from './mm/huge-memory.js';
 import { KernelAllocations } from './mm/kernel-allocations.js';
 import { KernelLog } from './mm/kernel-log.js';
 import { Madvise } from './mm/madvise.js';
 import { MemControl } from './mm/memcontrol.js';
+import { NumaBalancing } from './mm/numa-balancing.js';
+import { PageReporting } from './mm/page-reporting.js';
 import { Memory } from './mm/memory.js';
 import { Mmap } from './mm/mmap.js';
 import type { Task } from './mm/mm-types.js';
@@ -43,6 +46,8 @@ export interface MachineConfig {
   readonly distances?: readonly (readonly number[])[] | undefined;
   readonly swapMiB?: number | undefined;
   readonly seed?: number | undefined;
+  /** A virtio-balloon device with free page reporting (the machine is a guest); default none. */
+  readonly balloon?: boolean | undefined;
 }
 
 /** The kernel's state and mechanisms. */
@@ -88,6 +93,12 @@ export class Kernel {
   readonly collapse: Collapse;
   readonly khugepaged: Khugepaged;
   readonly kdamonds: Kdamonds;
+  /** Kernel samepage merging: ksmd and its trees. */
+  readonly ksm: Ksm;
+  /** Free page reporting to the hypervisor (active with a balloon device). */
+  readonly pageReporting: PageReporting;
+  /** Automatic NUMA balancing (kernel.numa_balancing). */
+  readonly numaBalancing: NumaBalancing;
   /** PFN of the shared zero page. */
   readonly zeroPfn: number;
 
@@ -140,9 +151,13 @@ export class Kernel {
     this.collapse = new Collapse(this);
     this.khugepaged = new Khugepaged(this);
     this.kdamonds = new Kdamonds(this);
+    this.ksm = new Ksm(this);
+    this.pageReporting = new PageReporting(this);
+    this.numaBalancing = new NumaBalancing(this);
     this.buddy.onBoost = (node) => this.vmscan.wakeKswapd(node, 0);
     this.applyWatermarks();
     this.zeroPfn = this.bootAllocZeroPage();
+    if (config.balloon) this.pageReporting.register();
   }
 
   /** Node count. */
@@ -199,6 +214,7 @@ export class Kernel {
     for (const z of this.zones) bytes += z.pageblockMt.byteLength;
     bytes += this.compaction.stateBytes();
     bytes += this.memcg.stateBytes();
+    bytes += this.pageReporting.stateBytes() + this.numaBalancing.stateBytes();
     return bytes;
   }
 

@@ -14,6 +14,7 @@ import { hex } from './mm/mmap.js';
 import { cgroupMkdir, cgroupRmdir, spawnCgroupPath } from './fs/cgroupfs.js';
 import { ProcFs } from './fs/procfs.js';
 import { closeFd, pidfdOpen, processMadvise, type Iovec } from './mm/pidfd.js';
+import { kernelMigratePages, kernelMovePages, type MovePagesFlags } from './mm/migrate-syscalls.js';
 import type { AccessStreamSpec } from './workload/access-pattern.js';
 import type { DamonAttrs, DamonRegion } from './workload/damon.js';
 import type { PerfCounters } from './workload/streams.js';
@@ -31,6 +32,12 @@ export interface SimKernelConfig {
   swapMiB?: number;
   /** PRNG seed; default 1. */
   seed?: number;
+  /**
+   * The machine is a guest with a virtio-balloon device that does free page reporting: free memory of
+   * page_reporting_order and up is handed back to the host, and reusing it costs a host fault per page
+   * (docs/kernel-model-api.md). Default false.
+   */
+  balloon?: boolean;
 }
 
 /** Options of `spawn`. */
@@ -69,6 +76,7 @@ export class SimKernel {
       distances: config.distances,
       swapMiB: config.swapMiB,
       seed: config.seed,
+      balloon: config.balloon,
     };
     if (config.swapMiB !== undefined && !(config.swapMiB >= 0)) throw new RangeError(`swapMiB must be ≥ 0, got ${config.swapMiB}`);
     this.kernel = new Kernel(machine);
@@ -154,10 +162,8 @@ export class SimKernel {
       case 'PR_GET_THP_DISABLE':
         return task.thpDisable ? 1 : 0;
       case 'PR_SET_MEMORY_MERGE':
-        if (arg !== 0 && arg !== 1) throw new SyscallError('EINVAL', 'prctl', 'PR_SET_MEMORY_MERGE takes 0 or 1');
-        task.memoryMerge = arg === 1;
-        for (const v of task.mm.vmas) v.flags = task.memoryMerge ? v.flags | VM.MERGEABLE : v.flags & ~VM.MERGEABLE;
-        this.kernel.mmap.mergeAll(task.mm);
+        // Any non-zero arg2 enables (kernel/sys.c); turning it off unmerges every mergeable VMA (ENOMEM).
+        this.kernel.ksm.setMergeAny(task, arg !== 0);
         return 0;
       case 'PR_GET_MEMORY_MERGE':
         return task.memoryMerge ? 1 : 0;
@@ -239,6 +245,34 @@ export class SimKernel {
   /** Releases pins taken by `pin`. */
   unpin(pid: number, addr: number, length: number): void {
     this.kernel.pins.unpin(this.liveTask(pid, 'unpin'), addr, length);
+  }
+
+  /**
+   * migrate_pages(2): every page of process `pid` on `fromNodes` moves to the node at the same position
+   * in `toNodes`; returns how many folios could not be moved (0: all moved). The caller (default: the
+   * process itself) pays and needs PTRACE_MODE_READ (EPERM); shared pages move only if it has
+   * CAP_SYS_NICE. ESRCH, EINVAL, EPERM as Linux (kernel-model/mm/migrate-syscalls.ts).
+   */
+  migratePages(pid: number, fromNodes: readonly number[], toNodes: readonly number[], opts: { caller?: number } = {}): number {
+    const caller = this.liveTask(opts.caller ?? pid, 'migrate_pages');
+    return kernelMigratePages(this.kernel, caller, pid, fromNodes, toNodes);
+  }
+
+  /**
+   * move_pages(2): with `nodes`, moves the page at each address to that node; with null, only asks where
+   * each page is. Returns each page's status: a node id, or a negated errno (-2 ENOENT: not present;
+   * -14 EFAULT: unmapped or the zero page; -13 EACCES: shared, without MPOL_MF_MOVE_ALL; -16 EBUSY;
+   * -12 ENOMEM; -11 EAGAIN: pinned). A node that does not exist fails the call with ENODEV.
+   */
+  movePages(
+    pid: number,
+    addrs: readonly number[],
+    nodes: readonly number[] | null,
+    opts: { caller?: number; flags?: MovePagesFlags } = {},
+  ): number[] {
+    if (nodes !== null && nodes.length !== addrs.length) throw new RangeError(`move_pages: ${addrs.length} addresses but ${nodes.length} nodes`);
+    const caller = this.liveTask(opts.caller ?? pid, 'move_pages');
+    return kernelMovePages(this.kernel, caller, pid, addrs, nodes, opts.flags ?? 'MPOL_MF_MOVE');
   }
 
   // ---- pidfds and process_madvise -----------------------------------------------------------------
@@ -344,11 +378,12 @@ export class SimKernel {
     return { utimeMs: t.utimeMs, stimeMs: t.stimeMs };
   }
 
-  /** CPU time (ms) of the kernel's own threads: khugepaged, and kswapd and kcompactd per node. */
-  kernelThreadCpu(): { khugepaged: number; kswapd: number[]; kcompactd: number[] } {
+  /** CPU time (ms) of the kernel's own threads: khugepaged, ksmd, and kswapd and kcompactd per node. */
+  kernelThreadCpu(): { khugepaged: number; ksmd: number; kswapd: number[]; kcompactd: number[] } {
     const k = this.kernel;
     return {
       khugepaged: k.khugepaged.cpuMs,
+      ksmd: k.ksm.cpuMs,
       kswapd: k.zones.map((z) => k.vmscan.kswapdCpuMs(z.node)),
       kcompactd: k.zones.map((z) => k.compaction.kcompactdCpuMs(z.node)),
     };

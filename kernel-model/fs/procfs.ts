@@ -6,6 +6,8 @@
  *   /proc/PID/{smaps,smaps_rollup,numa_maps,status,stat}  /proc/PID/clear_refs (write)
  *   /proc/PID/pagemap, /proc/kpageflags (binary)          /dev/kmsg
  *   /proc/sys/vm/*                                         /sys/kernel/mm/transparent_hugepage/**
+ *   /proc/sys/kernel/numa_balancing                        /sys/module/page_reporting/parameters/*
+ *   /proc/PID/{ksm_stat,ksm_merging_pages}                 /sys/kernel/mm/ksm/* (ksm-sysfs.ts)
  *   /sys/devices/system/node/nodeN/meminfo                 /sys/fs/cgroup/** (cgroupfs.ts)
  */
 import { Cost } from '../mm/costs.js';
@@ -15,8 +17,12 @@ import { SyscallError } from '../syscall-error.js';
 import { readKpageflags, readPagemap } from './pagemap.js';
 import { nodeMeminfo, procBuddyinfo, procMeminfo, procPagetypeinfo, procPressure, procVmstat, procZoneinfo } from './proc-machine.js';
 import { clearRefs, procNumaMaps, procSmaps, procSmapsRollup, procStat, procStatus } from './proc-pid.js';
-import { THP_KNOB_DIR } from './sysfs-knob.js';
+import { KSM_KNOB_DIR, THP_KNOB_DIR } from './sysfs-knob.js';
+import { formatKsmStat } from './ksm-stat.js';
+import { KsmSysfs } from './ksm-sysfs.js';
 import { ThpSysfs, VmSysctl } from './sysfs.js';
+import { KERNEL_SYSCTL_DIR, KernelSysctl } from './kernel-sysctl.js';
+import { ModuleParams } from './module-params.js';
 import type { Kernel } from '../kernel.js';
 
 const machineFiles: Record<string, (k: Kernel) => string> = {
@@ -38,18 +44,27 @@ const pidFiles: Record<string, { read: PidReader; ptrace: boolean }> = {
   numa_maps: { read: procNumaMaps, ptrace: true },
   status: { read: (k, t) => procStatus(k, t), ptrace: false },
   stat: { read: (k, t) => procStat(k, t), ptrace: false },
+  // Mode 0400 in Linux: the owner (of a dumpable process) or root; the ptrace check stands in for that.
+  ksm_stat: { read: (k, t) => formatKsmStat(k.ksm.stat(t)), ptrace: true },
+  ksm_merging_pages: { read: (k, t) => `${k.ksm.stat(t).mergingPages}\n`, ptrace: true },
 };
 
 /** The kernel's files. */
 export class ProcFs {
   private readonly thp: ThpSysfs;
   private readonly sysctl: VmSysctl;
+  private readonly kernelSysctl: KernelSysctl;
+  private readonly moduleParams: ModuleParams;
   private readonly cgroups: CgroupFs;
+  private readonly ksm: KsmSysfs;
 
   constructor(private readonly k: Kernel) {
     this.thp = new ThpSysfs(k);
     this.sysctl = new VmSysctl(k);
+    this.kernelSysctl = new KernelSysctl(k);
+    this.moduleParams = new ModuleParams(k);
     this.cgroups = new CgroupFs(k);
+    this.ksm = new KsmSysfs(k);
   }
 
   /** The text of a file; ENOENT when there is no such file. */
@@ -69,9 +84,12 @@ export class ProcFs {
       return file.read(this.k, target, reader);
     }
     if (path.startsWith(`${THP_KNOB_DIR}/`)) return this.thp.read(path.slice(THP_KNOB_DIR.length + 1));
+    if (path.startsWith(`${KSM_KNOB_DIR}/`)) return this.ksm.read(path.slice(KSM_KNOB_DIR.length + 1));
     if (CgroupFs.owns(path)) return this.cgroups.read(path, reader);
     const sysctl = /^\/proc\/sys\/vm\/([a-z_]+)$/.exec(path);
     if (sysctl) return this.sysctl.read(sysctl[1]);
+    if (path.startsWith(`${KERNEL_SYSCTL_DIR}/`)) return this.kernelSysctl.read(path.slice(KERNEL_SYSCTL_DIR.length + 1));
+    if (this.moduleParams.has(path)) return this.moduleParams.read(path);
     const node = /^\/sys\/devices\/system\/node\/node(\d+)\/meminfo$/.exec(path);
     if (node && Number(node[1]) < this.k.nodeCount) return nodeMeminfo(this.k, Number(node[1]));
     throw noent(path);
@@ -80,9 +98,12 @@ export class ProcFs {
   /** A write; EINVAL or EBUSY where Linux refuses it, ENOENT for no such file, EACCES if read-only. */
   write(path: string, text: string, writer: Task | undefined): void {
     if (path.startsWith(`${THP_KNOB_DIR}/`)) return this.thp.write(path.slice(THP_KNOB_DIR.length + 1), text);
+    if (path.startsWith(`${KSM_KNOB_DIR}/`)) return this.ksm.write(path.slice(KSM_KNOB_DIR.length + 1), text);
     if (CgroupFs.owns(path)) return this.cgroups.write(path, text, writer);
     const sysctl = /^\/proc\/sys\/vm\/([a-z_]+)$/.exec(path);
     if (sysctl) return this.sysctl.write(sysctl[1], text, writer);
+    if (path.startsWith(`${KERNEL_SYSCTL_DIR}/`)) return this.kernelSysctl.write(path.slice(KERNEL_SYSCTL_DIR.length + 1), text, writer);
+    if (this.moduleParams.has(path)) return this.moduleParams.write(path, text, writer);
     const clear = /^\/proc\/(\d+)\/clear_refs$/.exec(path);
     if (clear) {
       const target = this.target(Number(clear[1]), path);
@@ -127,6 +148,11 @@ export class ProcFs {
   /** The files of a directory-like prefix (for listings). */
   thpFiles(): string[] {
     return this.thp.files().map((f) => `${THP_KNOB_DIR}/${f}`);
+  }
+
+  /** The files of /sys/kernel/mm/ksm/. */
+  ksmFiles(): string[] {
+    return this.ksm.files().map((f) => `${KSM_KNOB_DIR}/${f}`);
   }
 
   private target(pid: number, path: string): Task {

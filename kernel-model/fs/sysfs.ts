@@ -3,9 +3,9 @@
  * onto the model's Tunables and counters. Writes are validated exactly as Linux's store handlers do
  * (fs/sysfs-knob.ts describes each file) and a rejected write throws EINVAL without changing anything.
  *
- * Files of mechanisms that are not part of this kernel build yet (ksm/) are absent (ENOENT) rather than
- * present and inert. Files Linux has but the model gives no meaning (shmem_enabled, mTHP
- * sizes other than 2 MiB: out of scope) keep what is written, as the kernel would, and affect nothing.
+ * /sys/kernel/mm/ksm/ is KSM's own (fs/ksm-sysfs.ts). Files Linux has but the model gives no meaning
+ * (shmem_enabled, mTHP sizes other than 2 MiB: out of scope) keep what is written, as the kernel would,
+ * and affect nothing.
  */
 import { THP_KNOB_DIR, formatKnob, parseKnobWrite, thpKnobs, type KnobSpec } from './sysfs-knob.js';
 import type { MthpStats } from '../mm/huge-memory.js';

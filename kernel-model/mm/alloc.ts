@@ -9,7 +9,7 @@
  *                   NORETRY: if compaction was skipped or deferred, or THISNODE (Dec 2025 fix): fail;
  *                            else one round of reclaim + async compaction, then fail
  *               → loop: direct reclaim → retry → (costly) sync-light compaction → retry
- *                   order ≤ 3 with no progress: OOM kill, then retry
+ *                   order ≤ 3 with no progress: OOM kill (not for NORETRY, RETRY_MAYFAIL, THISNODE), then retry
  *
  * zone_reclaim_mode ≠ 0 makes the fast path reclaim the first node before spilling to others. Stall time
  * in reclaim and compaction is charged to the allocating task (and to PSI).
@@ -65,6 +65,7 @@ export class PageAllocator {
       }
       if (got > first) this.countAllocated(zone, got - first, nodes[0], req.task);
     }
+    if (this.k.pageReporting.enabled) for (let i = 0; i < got; i++) this.k.pageReporting.allocated(out[i], 1, req.task);
     return got;
   }
 
@@ -124,7 +125,8 @@ export class PageAllocator {
         pfn = this.getPageFromFreelist(req, nodes, WMARK_MIN, false);
         if (pfn >= 0) return pfn;
       } else if (reclaimed === 0) {
-        if (gfp & (GFP.NORETRY | GFP.RETRY_MAYFAIL)) return -1;
+        // __alloc_pages_may_oom: no OOM kill for RETRY_MAYFAIL, nor for THISNODE (it may not free that node).
+        if (gfp & (GFP.NORETRY | GFP.RETRY_MAYFAIL | GFP.THISNODE)) return -1;
         if (!this.k.oom.outOfMemory(nodes, order, req.task)) return -1;
         pfn = this.getPageFromFreelist(req, nodes, WMARK_MIN, false);
         if (pfn >= 0) return pfn;
@@ -149,6 +151,7 @@ export class PageAllocator {
       for (let i = 1; i < n; i++) f.set(pfn + i, PG.tail);
     }
     this.countAllocated(zone, n, preferred, req.task);
+    if (this.k.pageReporting.enabled) this.k.pageReporting.allocated(pfn, n, req.task);
     if (zone.nrFree < zone.wmark(WMARK_LOW)) this.k.vmscan.wakeKswapd(zone.node, req.order);
   }
 
@@ -168,6 +171,7 @@ export class PageAllocator {
   /** Frees 2^order frames (the caller has unmapped them); their memcg charge goes with them. */
   freePages(pfn: number, order: number): void {
     this.k.memcg.uncharge(pfn, 1 << order);
+    this.k.numaBalancing.framesFreed(pfn, 1 << order);
     const node = this.k.nodeOfPfn(pfn);
     this.k.vmstat.countVmEvent(node, Vm.pgfree, 1 << order);
     this.k.buddy.freePages(pfn, order);

@@ -15,9 +15,11 @@
  * empty and zero-page entries, pages mapped elsewhere, pinned pages (refcount ≠ mapcount → PAGE_COUNT),
  * the node of each page (for the target node). Collapse: allocate on the node holding most of the
  * region's pages (ties: any of the tied nodes, no fallback), count thp_collapse_alloc, charge the memcg,
- * swap in synchronously, copy (empty and zero entries become zero-filled subpages), install the PMD and
- * free the small pages; the old PTE table becomes the THP's deposited table. The target's range is
- * unmapped while the copy runs: the copy time is charged to the target as a `collapse` stall.
+ * isolate the small pages (one mapped at two PTEs of the region, a KSM page, → PAGE_LOCK, EAGAIN for
+ * MADV_COLLAPSE), swap in synchronously, copy (empty and zero entries become zero-filled subpages),
+ * install the PMD and free the small pages; the old PTE table becomes the THP's deposited table. The
+ * target's range is unmapped while the copy runs: the copy time is charged to the target as a `collapse`
+ * stall.
  */
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, HPAGE_PMD_SIZE, PageKind } from './constants.js';
 import { Cost } from './costs.js';
@@ -38,6 +40,7 @@ export type ScanResult =
   | 'EXCEED_SWAP_PTE'
   | 'EXCEED_SHARED_PTE'
   | 'PAGE_COUNT'
+  | 'PAGE_LOCK'
   | 'PAGE_LRU'
   | 'PAGE_ANON'
   | 'LACK_REFERENCED_PAGE'
@@ -55,6 +58,7 @@ export function collapseErrno(r: ScanResult): 'ENOMEM' | 'EBUSY' | 'EAGAIN' | 'E
     case 'EXCEED_NONE_PTE':
       return 'EBUSY';
     case 'PAGE_COUNT':
+    case 'PAGE_LOCK':
     case 'PAGE_LRU':
       return 'EAGAIN';
     default:
@@ -63,7 +67,7 @@ export function collapseErrno(r: ScanResult): 'ENOMEM' | 'EBUSY' | 'EAGAIN' | 'E
 }
 
 /** Results after which MADV_COLLAPSE goes on with the next region of the VMA. */
-const continueResults: ReadonlySet<ScanResult> = new Set<ScanResult>(['PAGE_COUNT', 'PAGE_LRU', 'LACK_REFERENCED_PAGE']);
+const continueResults: ReadonlySet<ScanResult> = new Set<ScanResult>(['PAGE_COUNT', 'PAGE_LOCK', 'PAGE_LRU', 'LACK_REFERENCED_PAGE']);
 
 /** Who is collapsing, and what they enforce (struct collapse_control). */
 export interface CollapseControl {
@@ -189,6 +193,10 @@ export class Collapse {
       k.allocator.freePages(head, HPAGE_PMD_ORDER); // uncharges it too
       return { result: e !== undefined && e < 0 ? 'PMD_MAPPED' : 'VMA_CHECK', costMs: Cost.migrateFixed };
     }
+    if (this.smallPageMappedTwice(e)) {
+      k.allocator.freePages(head, HPAGE_PMD_ORDER);
+      return { result: 'PAGE_LOCK', costMs: Cost.migrateFixed };
+    }
     const copied = this.copyAndReplace(target, pmdIdx, e, head);
     const swapMs = scan.swapped * Cost.swapIn;
     const copyMs = copied.populated * Cost.copyPage + copied.mappings * Cost.rmapPerMapping + Cost.migrateFixed;
@@ -235,6 +243,7 @@ export class Collapse {
         f.setContent(head + i, 0);
         k.pgtables.set(slot, 0);
         k.rmap.removePte(pfn, slot);
+        k.ksm.zeroPteUnmapped(mm, slot);
         continue;
       }
       f.setContent(head + i, f.content(pfn));
@@ -247,6 +256,25 @@ export class Collapse {
     }
     k.huge.installCollapsed(target, pmdIdx, t, head, young, dirty);
     return { populated, mappings };
+  }
+
+  /**
+   * __collapse_huge_page_isolate locks each small page of the region in turn: a page mapped at two of
+   * its PTEs (a KSM page merged within the range) is found locked at the second (SCAN_PAGE_LOCK).
+   */
+  private smallPageMappedTwice(t: number): boolean {
+    const k = this.k;
+    const f = k.frames;
+    const seen = new Set<number>();
+    for (let i = 0; i < PTRS_PER_PTE; i++) {
+      const pte = k.pgtables.entries[t * PTRS_PER_PTE + i];
+      if (pte <= 0) continue;
+      const pfn = ptePfn(pte);
+      if (pfn === k.zeroPfn || f.getMapcount(pfn) < 2 || f.has(pfn, PG.head) || f.has(pfn, PG.tail)) continue;
+      if (seen.has(pfn)) return true;
+      seen.add(pfn);
+    }
+    return false;
   }
 
   /**

@@ -124,6 +124,8 @@ export interface CompactionHost {
   readonly migration: CompactionMigrator;
   readonly engine: Engine;
   readonly psi?: CompactionPsi | undefined;
+  /** Free page reporting, told which free blocks the free scanner takes (their Reported mark is lost). */
+  readonly pageReporting?: { compactionIsolating(pfn: number): void } | undefined;
 }
 
 /**
@@ -1257,6 +1259,7 @@ export class Compaction {
     if (zone.blockMt(pfn) !== MigrateType.Isolate) {
       if (!buddy.watermarkOk(zone, 0, zone.watermark[WMARK_MIN] + (1 << order))) return false;
     }
+    this.host.pageReporting?.compactionIsolating(pfn);
     buddy.isolateFreeBlock(pfn);
     if (order >= PAGEBLOCK_ORDER - 1) {
       for (let block = pageblockStart(pfn); block < pfn + (1 << order); block += PAGEBLOCK_NR_PAGES) {

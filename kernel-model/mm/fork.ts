@@ -33,6 +33,7 @@ export function copyProcess(k: Kernel, parent: Task, pid: number): Task {
   }
   mm.updateHiwater();
   k.khugepaged.fork(parent, child);
+  k.ksm.fork(parent, child);
   parent.chargeSys(Cost.syscall + copied * Cost.rmapPerMapping);
   return child;
 }

@@ -3,7 +3,8 @@
  * VMAs; advice that acts on pages walks the page tables. Like Linux, the walk applies the advice to
  * every mapped part of the range and reports ENOMEM at the end if the range had holes.
  *
- * MADV_COLLAPSE runs the collapse of mm/collapse.ts synchronously in the caller's context.
+ * MADV_COLLAPSE runs the collapse of mm/collapse.ts synchronously in the caller's context;
+ * MADV_MERGEABLE and MADV_UNMERGEABLE are KSM's (mm/ksm.ts).
  */
 import { HPAGE_PMD_SIZE, PAGE_SIZE, PageKind } from './constants.js';
 import { Cost } from './costs.js';
@@ -32,8 +33,6 @@ export type Advice = (typeof madviseAdvices)[number];
 const flagAdvice: Partial<Record<Advice, { set: number; clear: number }>> = {
   MADV_HUGEPAGE: { set: VM.HUGEPAGE, clear: VM.NOHUGEPAGE },
   MADV_NOHUGEPAGE: { set: VM.NOHUGEPAGE, clear: VM.HUGEPAGE },
-  MADV_MERGEABLE: { set: VM.MERGEABLE, clear: 0 },
-  MADV_UNMERGEABLE: { set: 0, clear: VM.MERGEABLE },
 };
 
 /** madvise. */
@@ -58,6 +57,8 @@ export class Madvise {
     const flags = flagAdvice[a];
     if (a === 'MADV_COLLAPSE') {
       this.collapse(task, parts, payer);
+    } else if (a === 'MADV_MERGEABLE' || a === 'MADV_UNMERGEABLE') {
+      for (const [s, e] of parts) this.k.ksm.madvise(task, s, e, a === 'MADV_MERGEABLE');
     } else if (flags) {
       for (const [s, e] of parts) {
         this.mmap.modify('madvise', task, s, e, (v) => {

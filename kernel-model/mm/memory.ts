@@ -81,6 +81,7 @@ export class Memory {
    */
   access(task: Task, vma: Vma, addr: number, write: boolean, content: number): FaultResult {
     const k = this.k;
+    if (k.numaBalancing.nrMarked > 0) k.numaBalancing.hintFault(task, addr);
     const pmdIdx = pmdIndexOf(addr);
     let e = task.mm.pmd.get(pmdIdx);
     if (e === undefined) {
@@ -332,7 +333,10 @@ export class Memory {
     }
     const pfn = ptePfn(pte);
     const left = k.rmap.removePte(pfn, slot);
-    if (pfn === k.zeroPfn) return;
+    if (pfn === k.zeroPfn) {
+      k.ksm.zeroPteUnmapped(mm, slot);
+      return;
+    }
     mm.anonPtePages--;
     if (k.frames.has(pfn, PG.head) || k.frames.has(pfn, PG.tail)) {
       k.huge.subpageUnmapped(k.frames.compoundHead(pfn));
@@ -394,6 +398,7 @@ export class Memory {
     const slots = k.rmap.ptesOf(pfn);
     const swapSlot = k.swap.alloc(k.frames.content(pfn));
     if (swapSlot < 0) return { ok: false, costMs: 0 };
+    const walkMs = k.rmap.walkCostMs(pfn, slots.length);
     for (let i = 1; i < slots.length; i++) k.swap.dup(swapSlot);
     for (const slot of slots) {
       const t = Math.floor(slot / PTRS_PER_PTE);
@@ -410,7 +415,7 @@ export class Memory {
     k.vmstat.countVmEvent(node, Vm.pgpgout, 4);
     k.memcg.countPageEvent(pfn, MemcgEvent.pswpout);
     this.freeAnonPage(pfn);
-    return { ok: true, costMs: Cost.swapOutSubmit + slots.length * Cost.rmapPerMapping };
+    return { ok: true, costMs: Cost.swapOutSubmit + walkMs };
   }
 
   /** A fault that found no memory even after reclaim: the OOM killer has picked this task. */

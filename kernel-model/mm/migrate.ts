@@ -16,6 +16,9 @@ import { ptePresent } from './pgtable.js';
 import { Vm } from './vmstat.js';
 import type { Kernel } from '../kernel.js';
 
+/** Who asked for a migration (enum migrate_reason): MR_COMPACTION, MR_NUMA_MISPLACED, MR_SYSCALL. */
+export type MigrateReason = 'compaction' | 'numa' | 'syscall';
+
 /** Why a page could not be migrated. */
 export type MigrateFailure = 'pinned' | 'unmovable' | 'busy' | 'nomem';
 
@@ -54,9 +57,11 @@ export class Migration {
 
   /**
    * Migrates the page or THP at `pfn` into a frame obtained from `allocTarget(order)` (-1: no memory).
-   * Counts pgmigrate_* / thp_migration_* on the source node.
+   * Counts pgmigrate_* / thp_migration_* on the source node. `reason` (enum migrate_reason) says who
+   * asked; copying into memory the host had taken back (free page reporting) adds the host's faults to
+   * the cost.
    */
-  migratePage(pfn: number, allocTarget: (order: number) => number): MigrateResult {
+  migratePage(pfn: number, allocTarget: (order: number) => number, reason: MigrateReason = 'compaction'): MigrateResult {
     const k = this.k;
     const f = k.frames;
     const head = f.compoundHead(pfn);
@@ -75,6 +80,7 @@ export class Migration {
     if (f.has(head, PG.isolated)) return fail('busy', 0);
     const target = allocTarget(order);
     if (target < 0) return fail('nomem', Cost.migrateFixed);
+    const hostMs = k.pageReporting.migrationTarget(target, n, reason);
 
     const mappings = this.mappingsOf(head);
     for (let i = 0; i < n; i++) this.moveFrame(head + i, target + i);
@@ -86,12 +92,14 @@ export class Migration {
       k.vmstat.modNodeState(k.nodeOfPfn(target), Vm.nr_anon_pages, 1);
     }
     k.memcg.migrate(head, target, n);
+    k.numaBalancing.folioMigrated(head, target);
+    if (f.has(target, PG.ksm)) k.ksm.folioMigrated(head, target);
     k.allocator.freePages(head, order);
 
     k.vmstat.countVmEvent(node, Vm.pgmigrate_success, n);
     if (isThp) k.vmstat.countVmEvent(node, Vm.thp_migration_success);
     k.vmscan.lruMoved(head, target);
-    const costMs = Cost.migrateFixed + n * Cost.copyPage + mappings * Cost.rmapPerMapping;
+    const costMs = Cost.migrateFixed + n * Cost.copyPage + k.rmap.walkCostMs(target, mappings) + hostMs;
     return { ok: true, newPfn: target, costMs };
   }
 

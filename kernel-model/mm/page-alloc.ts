@@ -19,6 +19,11 @@
  * changes type only if at least half of it is free or already holds compatible pages. Claiming from a
  * foreign block boosts the watermark, which wakes kswapd. Mixing types inside pageblocks is what makes
  * memory unfit for huge pages over time; this file reproduces it.
+ *
+ * Free page reporting (page-reporting.ts) leans on two details kept here as Linux keeps them: a block
+ * can carry the Reported mark (PG_reported), which it loses whenever it leaves its free list — taken,
+ * merged with a buddy, isolated — and `freePages` can put a block at the tail of its list (FPI_TO_TAIL)
+ * and skip the reporting notification (FPI_SKIP_REPORT_NOTIFY), which is how reported blocks go back.
  */
 import {
   MAX_ORDER,
@@ -49,11 +54,15 @@ export const fallbacks: readonly (readonly MigrateTypeT[])[] = [
 /** A zone: the free lists and watermarks of one node. */
 export class Zone {
   readonly freeHead: Int32Array = new Int32Array(NR_ORDERS * NR_MIGRATETYPES).fill(-1);
+  /** Last block of each free list (FPI_TO_TAIL puts blocks there). */
+  readonly freeTail: Int32Array = new Int32Array(NR_ORDERS * NR_MIGRATETYPES).fill(-1);
   readonly freeCount: Float64Array = new Float64Array(NR_ORDERS * NR_MIGRATETYPES);
   /** Migratetype of each pageblock of the zone. */
   readonly pageblockMt: Uint8Array;
   /** Free pages (PAGE_SIZE units) on the lists. */
   nrFree = 0;
+  /** Free pages in blocks that carry the Reported mark (free page reporting). */
+  nrReported = 0;
   /** min, low, high, without the boost. */
   readonly watermark = new Float64Array(NR_WMARK);
   /** Temporary boost added to every watermark after fragmenting fallbacks. */
@@ -90,10 +99,21 @@ export class Zone {
   }
 }
 
+/** __free_one_page flags: put the block at the tail of its list. */
+export const FPI_TO_TAIL = 1 << 0;
+/** __free_one_page flags: do not notify free page reporting (a reported block going back). */
+export const FPI_SKIP_REPORT_NOTIFY = 1 << 1;
+
 /** The machine's buddy allocator. */
 export class BuddyAllocator {
   /** Called when a watermark boost asks kswapd of `node` to wake. */
   onBoost: (node: number) => void = () => undefined;
+  /**
+   * page_reporting_notify_free: a free that leaves a block of at least `reportingOrder` calls
+   * `onReportableFree` (Infinity while no reporting device is registered).
+   */
+  reportingOrder = Number.POSITIVE_INFINITY;
+  onReportableFree: () => void = () => undefined;
 
   constructor(
     readonly frames: PageFrames,
@@ -120,17 +140,26 @@ export class BuddyAllocator {
 
   // ---- free lists -------------------------------------------------------------------------------
 
-  private addToFreeList(zone: Zone, pfn: number, order: number, mt: number): void {
+  private addToFreeList(zone: Zone, pfn: number, order: number, mt: number, toTail = false): void {
     const f = this.frames;
     const list = order * NR_MIGRATETYPES + mt;
-    const head = zone.freeHead[list];
     f.flags[pfn] = PG.buddy;
     f.order[pfn] = order;
     f.mapcount[pfn] = mt;
-    f.link0[pfn] = head;
-    f.link1[pfn] = -1;
-    if (head >= 0) f.link1[head] = pfn;
-    zone.freeHead[list] = pfn;
+    if (toTail && zone.freeTail[list] >= 0) {
+      const tail = zone.freeTail[list];
+      f.link0[pfn] = -1;
+      f.link1[pfn] = tail;
+      f.link0[tail] = pfn;
+      zone.freeTail[list] = pfn;
+    } else {
+      const head = zone.freeHead[list];
+      f.link0[pfn] = head;
+      f.link1[pfn] = -1;
+      if (head >= 0) f.link1[head] = pfn;
+      else zone.freeTail[list] = pfn;
+      zone.freeHead[list] = pfn;
+    }
     zone.freeCount[list]++;
     zone.nrFree += 1 << order;
   }
@@ -144,6 +173,9 @@ export class BuddyAllocator {
     if (prev >= 0) f.link0[prev] = next;
     else zone.freeHead[list] = next;
     if (next >= 0) f.link1[next] = prev;
+    else zone.freeTail[list] = prev;
+    // Leaving the list drops the Reported mark with every other flag (__ClearPageReported).
+    if (f.flags[pfn] & PG.reported) zone.nrReported -= 1 << order;
     f.flags[pfn] = 0;
     f.mapcount[pfn] = 0;
     f.link0[pfn] = -1;
@@ -270,8 +302,11 @@ export class BuddyAllocator {
       const order = f.order[p];
       const from = this.listMtOf(zone, p, order);
       if (from !== mt) {
+        // move_to_free_list keeps the Reported mark.
+        const reported = f.has(p, PG.reported);
         this.delFromFreeList(zone, p, order, from);
         this.addToFreeList(zone, p, order, mt);
+        if (reported) this.setReported(zone, p);
       }
       moved += 1 << order;
       p += 1 << order;
@@ -297,8 +332,11 @@ export class BuddyAllocator {
 
   // ---- freeing ----------------------------------------------------------------------------------
 
-  /** Frees a block of 2^order frames starting at `pfn`, merging with free buddies (__free_one_page). */
-  freePages(pfn: number, order: number): void {
+  /**
+   * Frees a block of 2^order frames starting at `pfn`, merging with free buddies (__free_one_page);
+   * `fpi` takes FPI_TO_TAIL and FPI_SKIP_REPORT_NOTIFY.
+   */
+  freePages(pfn: number, order: number, fpi = 0): void {
     const zone = this.zoneOf(pfn);
     const f = this.frames;
     for (let i = 0; i < 1 << order; i++) {
@@ -318,7 +356,16 @@ export class BuddyAllocator {
       pfn = Math.min(pfn, buddy);
       order++;
     }
-    this.addToFreeList(zone, pfn, order, zone.blockMt(pfn));
+    this.addToFreeList(zone, pfn, order, zone.blockMt(pfn), (fpi & FPI_TO_TAIL) !== 0);
+    if (order >= this.reportingOrder && !(fpi & FPI_SKIP_REPORT_NOTIFY)) this.onReportableFree();
+  }
+
+  /** Marks a free block (its first frame) as reported to the hypervisor (__SetPageReported). */
+  setReported(zone: Zone, pfn: number): void {
+    const f = this.frames;
+    if (!f.has(pfn, PG.buddy) || f.has(pfn, PG.reported)) return;
+    f.set(pfn, PG.reported);
+    zone.nrReported += 1 << f.order[pfn];
   }
 
   /**

@@ -4,10 +4,19 @@
  * one PTE slot in the frame array (`link0`); further mappings (after fork) sit in a side map. PMD
  * mappings of THPs are kept per head frame as (pid, PMD index) pairs.
  *
+ * A KSM page is one frame mapped by up to millions of PTEs across processes: once a frame's side list
+ * grows past RMAP_INDEX_MIN entries it also gets a slot → position index, so that removing one mapping
+ * (a sharer's copy-on-write, unmap or unmerge) stays O(1) instead of a search of the list. The index costs
+ * a Map entry (~50 bytes) per mapping, and only for such widely shared frames.
+ *
  * Invariant (property-tested): a frame's mapcount equals the number of PTE slots recorded for it, and
  * every recorded slot holds a present PTE pointing at that frame.
  */
-import type { PageFrames } from './page-flags.js';
+import { Cost } from './costs.js';
+import { PG, type PageFrames } from './page-flags.js';
+
+/** Side-list length from which a frame's mappings are indexed by slot. */
+const RMAP_INDEX_MIN = 64;
 
 /** A PMD mapping of a THP. */
 export interface PmdMapping {
@@ -19,6 +28,8 @@ export interface PmdMapping {
 export class Rmap {
   private readonly extra = new Map<number, number[]>();
   private readonly pmdMappers = new Map<number, PmdMapping[]>();
+  /** For frames with long side lists: slot → its position in `extra`. */
+  private readonly index = new Map<number, Map<number, number>>();
 
   constructor(private readonly frames: PageFrames) {}
 
@@ -29,8 +40,12 @@ export class Rmap {
     if (count === 0) f.link0[pfn] = slot;
     else {
       const list = this.extra.get(pfn);
-      if (list) list.push(slot);
-      else this.extra.set(pfn, [slot]);
+      if (list) {
+        list.push(slot);
+        const pos = this.index.size > 0 ? this.index.get(pfn) : undefined;
+        if (pos) pos.set(slot, list.length - 1);
+        else if (list.length >= RMAP_INDEX_MIN) this.index.set(pfn, new Map(list.map((s, i) => [s, i])));
+      } else this.extra.set(pfn, [slot]);
     }
     f.setMapcount(pfn, count + 1);
   }
@@ -40,18 +55,25 @@ export class Rmap {
     const f = this.frames;
     const count = f.getMapcount(pfn);
     const list = this.extra.get(pfn);
+    const pos = this.index.size > 0 ? this.index.get(pfn) : undefined;
     if (f.link0[pfn] === slot) {
       if (list && list.length > 0) {
         f.link0[pfn] = list.pop()!;
+        pos?.delete(f.link0[pfn]);
         if (list.length === 0) this.extra.delete(pfn);
       } else f.link0[pfn] = -1;
     } else if (list) {
-      const i = list.indexOf(slot);
+      const i = pos ? (pos.get(slot) ?? -1) : list.indexOf(slot);
       if (i < 0) throw new Error(`rmap: slot ${slot} does not map pfn ${pfn}`);
-      list[i] = list[list.length - 1]!;
-      list.pop();
+      const last = list.pop()!;
+      if (i < list.length) {
+        list[i] = last;
+        pos?.set(last, i);
+      }
+      pos?.delete(slot);
       if (list.length === 0) this.extra.delete(pfn);
     } else throw new Error(`rmap: slot ${slot} does not map pfn ${pfn}`);
+    if (pos && (list === undefined || list.length === 0)) this.index.delete(pfn);
     f.setMapcount(pfn, count - 1);
     return count - 1;
   }
@@ -74,6 +96,11 @@ export class Rmap {
       this.extra.delete(from);
       this.extra.set(to, rest);
     }
+    const pos = this.index.get(from);
+    if (pos) {
+      this.index.delete(from);
+      this.index.set(to, pos);
+    }
     const pmds = this.pmdMappers.get(from);
     if (pmds) {
       this.pmdMappers.delete(from);
@@ -81,6 +108,15 @@ export class Rmap {
     }
     f.link0[from] = -1;
     f.setMapcount(from, 0);
+  }
+
+  /**
+   * CPU time (ms) of one rmap walk over `mappings` mappings of the page at `pfn` (try_to_unmap,
+   * try_to_migrate and remove_migration_ptes pay it). A KSM page's walk visits its stable node's
+   * rmap_items one by one (rmap_walk_ksm), each dearer than an anon_vma walk's step; see Cost.
+   */
+  walkCostMs(pfn: number, mappings = this.frames.getMapcount(pfn)): number {
+    return mappings * (this.frames.has(pfn, PG.ksm) ? Cost.ksmRmapItem : Cost.rmapPerMapping);
   }
 
   addPmd(head: number, mapping: PmdMapping): void {

@@ -14,6 +14,9 @@
  *
  * The per-region mapping split is refreshed every tick from the page tables (a few PTEs sampled per
  * small-page region), so the cost follows collapses, splits, migrations and swap-outs as they happen.
+ *
+ * With NUMA balancing on, a touched page whose entry task_numa_work made PROT_NONE takes its NUMA
+ * hinting fault in step 2 (and in step 1 through the fault path) before its accessed bit is set.
  */
 import { Priority, type EventHandle } from '../engine/engine.js';
 import { HPAGE_PMD_NR, PAGE_SIZE } from '../mm/constants.js';
@@ -97,6 +100,12 @@ export class AccessStreams {
   remove(task: Task, id: number): void {
     this.own(task, id);
     this.streams.delete(id);
+  }
+
+  /** Whether a task has a stream (in the model, whether it runs). */
+  hasStream(pid: number): boolean {
+    for (const s of this.streams.values()) if (s.pid === pid) return true;
+    return false;
   }
 
   /** The streams of a task (for evaluation: which memory is hot). */
@@ -186,6 +195,7 @@ export class AccessStreams {
       if (mass <= 0) continue;
       const expectedAccesses = (spec.ratePerSec * mass * tickMs) / 1000;
       const touched = Math.round(count * (1 - Math.exp(-expectedAccesses / count)));
+      if (touched > 0 && k.numaBalancing.nrMarked > 0) this.numaHintFaults(task, from, count, touched);
       const e = task.mm.pmd.get(pmdIdx);
       if (e === undefined) {
         m.smallLocal += mass;
@@ -214,6 +224,23 @@ export class AccessStreams {
     const total = m.thpLocal + m.thpRemote + m.smallLocal + m.smallRemote + m.swapped || 1;
     const mapping = { thpLocal: m.thpLocal / total, thpRemote: m.thpRemote / total, smallLocal: m.smallLocal / total, smallRemote: m.smallRemote / total, swapped: m.swapped / total };
     return { mapping, remoteDistance: remoteMass > 0 ? remoteDistanceSum / remoteMass : 20 };
+  }
+
+  /**
+   * The NUMA hinting faults of a region's touched pages: the huge mapping once, or `touched` pages
+   * spread over the region as markPtes spreads them (without its random offset, so that the PRNG's
+   * draws are the same with NUMA balancing on or off).
+   */
+  private numaHintFaults(task: Task, firstPage: number, count: number, touched: number): void {
+    const nb = this.k.numaBalancing;
+    const e = task.mm.pmd.get(Math.floor(firstPage / HPAGE_PMD_NR));
+    if (e === undefined) return;
+    if (e < 0) {
+      nb.hintFault(task, firstPage * PAGE_SIZE);
+      return;
+    }
+    const step = count / touched;
+    for (let i = 0; i < touched && task.alive; i++) nb.hintFault(task, (firstPage + Math.floor(i * step)) * PAGE_SIZE);
   }
 
   /** Sets the accessed bit of `touched` present pages spread over a table's range. */

@@ -7,6 +7,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { SimKernel } from '../../kernel-model/index.js';
 import { kernelOf } from '../../kernel-model/evaluation.js';
+import { ksmRmapWalkRatio } from './ksm-benchmark.js';
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -25,6 +26,14 @@ export interface KernelBenchResults {
   boot256GiBRssMiB: number;
   /** Wall time of the 16 GiB node's compaction, ms. */
   compact16GiBMs: number;
+  /**
+   * Simulated cost of migrating one page merged by KSM with 100 095 identical pages, without a sharing
+   * cap over at max_page_sharing 256 (the seed's rmap walk; deterministic, not a wall-clock figure).
+   */
+  ksmRmapWalkRatio: number;
+  /** Those two migrations' simulated costs, ms. */
+  ksmMigrateUnlimitedMs: number;
+  ksmMigrateCapped256Ms: number;
 }
 
 /** Progress callback: a short line per step. */
@@ -104,6 +113,8 @@ export function runKernelBenchmarks(runs: number, progress: Progress): KernelBen
     progress(`run ${i + 1}/${runs}: boot of a 256 GiB two-node machine`);
     boots.push(benchBoot());
   }
+  progress('KSM rmap walk: one page shared by 100 095 pages, uncapped and at max_page_sharing 256 (simulated time)');
+  const ksm = ksmRmapWalkRatio();
   const sizing = new SimKernel({ nodes: [{ memoryMiB: 1024 }] });
   const km = kernelOf(sizing);
   const compactMs = median(compaction.map((c) => c.ms));
@@ -114,6 +125,9 @@ export function runKernelBenchmarks(runs: number, progress: Progress): KernelBen
     boot256GiBMs: Math.round(median(boots.map((b) => b.ms))),
     boot256GiBRssMiB: Math.round(median(boots.map((b) => b.rssMiB))),
     compact16GiBMs: Math.round(compactMs),
+    ksmRmapWalkRatio: Math.round(ksm.ratio),
+    ksmMigrateUnlimitedMs: Math.round(ksm.unlimitedMs),
+    ksmMigrateCapped256Ms: Math.round(ksm.cappedMs * 100) / 100,
   };
 }
 

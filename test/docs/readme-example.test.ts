@@ -15,11 +15,11 @@ const readme = (): string => readFileSync(join(projectRoot, 'README.md'), 'utf8'
 function runExample(name: string): string {
   const code = new RegExp(`<!-- example: ${name} -->\\n\`\`\`js\\n([\\s\\S]*?)\`\`\``).exec(readme())?.[1];
   assert.ok(code, `the README has no "${name}" example block`);
-  const entry = pathToFileURL(join(projectRoot, 'dist', 'kernel-model', 'index.js')).href;
+  const dist = pathToFileURL(join(projectRoot, 'dist')).href;
   const dir = mkdtempSync(join(tmpdir(), 'uhugepaged-readme-'));
   try {
     const file = join(dir, 'example.mjs');
-    writeFileSync(file, code.replace("'./dist/kernel-model/index.js'", `'${entry}'`));
+    writeFileSync(file, code.replaceAll("'./dist/", `'${dist}/`));
     const run = spawnSync(process.execPath, [file], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     return run.stdout;
@@ -39,3 +39,17 @@ test('the README collapse example prints exactly the output the README shows', (
   assert.ok(shown, 'the README shows no output for the collapse example');
   assert.equal(runExample('collapse'), shown);
 });
+
+test('the README KSM example prints exactly the output the README shows', () => {
+  const shown = /<!-- output: ksm -->\n```\n([\s\S]*?)```/.exec(readme())?.[1];
+  assert.ok(shown, 'the README shows no output for the KSM example');
+  assert.equal(runExample('ksm'), shown);
+});
+
+for (const name of ['move-pages', 'numa-balancing', 'page-reporting']) {
+  test(`the README ${name} example prints exactly the output the README shows`, () => {
+    const shown = new RegExp(`<!-- output: ${name} -->\\n\`\`\`\\n([\\s\\S]*?)\`\`\``).exec(readme())?.[1];
+    assert.ok(shown, `the README shows no output for the ${name} example`);
+    assert.equal(runExample(name), shown);
+  });
+}

@@ -3,7 +3,8 @@
  * (slow: for tests only).
  *  - a frame is never both free (in a buddy block) and mapped;
  *  - every mapped frame's mapcount equals the number of PTEs pointing at it, and rmap lists exactly those;
- *  - the zone's free count equals the pages in its free blocks;
+ *  - the zone's free count equals the pages in its free blocks, its Reported count the pages in the
+ *    blocks marked Reported (free page reporting);
  *  - each process's RSS counters match its page tables;
  *  - only in-use anonymous pages are charged to a memcg, and each memcg's usage (memory.current) equals
  *    the pages charged to it and its descendants; its THP count equals the THP heads charged to it.
@@ -14,6 +15,7 @@ import { PageKind } from '../../kernel-model/mm/constants.js';
 
 const BUDDY = 1;
 const HEAD = 2;
+const REPORTED = 1 << 10;
 
 /** Throws an AssertionError naming the first broken invariant. */
 export function checkKernelInvariants(k: Kernel): void {
@@ -21,15 +23,18 @@ export function checkKernelInvariants(k: Kernel): void {
   const free = new Uint8Array(f.count);
   for (const z of k.zones) {
     let counted = 0;
+    let reported = 0;
     for (let p = z.startPfn; p < z.endPfn; p++) {
       if (f.flags[p] & BUDDY) {
         const n = 1 << f.order[p];
         for (let i = 0; i < n; i++) free[p + i] = 1;
         counted += n;
+        if (f.flags[p] & REPORTED) reported += n;
         p += n - 1;
-      }
+      } else assert.equal(f.flags[p] & REPORTED, 0, `pfn ${p}: Reported but not a free block`);
     }
     assert.equal(counted, z.nrFree, `node ${z.node}: nrFree ${z.nrFree} but free blocks hold ${counted}`);
+    assert.equal(reported, z.nrReported, `node ${z.node}: nrReported ${z.nrReported} but Reported blocks hold ${reported}`);
   }
   const ptesTo = new Map<number, number[]>();
   for (const t of k.tasks.values()) {

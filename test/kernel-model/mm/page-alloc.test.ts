@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MAX_ORDER, MigrateType, NR_MIGRATETYPES, PAGEBLOCK_NR_PAGES, PageKind } from '../../../kernel-model/mm/constants.js';
-import { BuddyAllocator, WMARK_HIGH, WMARK_LOW, WMARK_MIN, Zone } from '../../../kernel-model/mm/page-alloc.js';
+import { BuddyAllocator, FPI_SKIP_REPORT_NOTIFY, FPI_TO_TAIL, WMARK_HIGH, WMARK_LOW, WMARK_MIN, Zone } from '../../../kernel-model/mm/page-alloc.js';
 import { PageFrames, PG } from '../../../kernel-model/mm/page-flags.js';
 
 const MAX_BLOCK = 1 << MAX_ORDER;
@@ -69,6 +69,7 @@ function freePagesOfType(zone: Zone, mt: MigrateType): number {
  *    order and (in the mapcount slot) the list's migratetype;
  *  - free blocks and allocations never overlap, and together they cover the whole zone;
  *  - nrFree = Σ 2^order over the listed blocks, and no frame carries PG_buddy unless it heads one;
+ *  - each list's tail is its last block, and nrReported = Σ 2^order over the blocks marked Reported;
  *  - no two free buddies of the same order coexist.
  */
 function checkZone(m: Machine, zone: Zone, allocations: readonly Allocation[]): void {
@@ -78,6 +79,7 @@ function checkZone(m: Machine, zone: Zone, allocations: readonly Allocation[]): 
   const FREE = 1;
   const USED = 2;
   let freePages = 0;
+  let reportedPages = 0;
   let heads = 0;
   const blocks: Allocation[] = [];
   for (let order = 0; order <= MAX_ORDER; order++) {
@@ -97,12 +99,15 @@ function checkZone(m: Machine, zone: Zone, allocations: readonly Allocation[]): 
           owner[pfn - zone.startPfn + i] = FREE;
         }
         freePages += 1 << order;
+        if (f.has(pfn, PG.reported)) reportedPages += 1 << order;
         blocks.push({ pfn, order });
       }
       assert.equal(length, zone.blocks(order, mt), `freeCount of list (${order}, ${mt})`);
+      assert.equal(zone.freeTail[order * NR_MIGRATETYPES + mt], prev, `tail of list (${order}, ${mt})`);
     }
   }
   assert.equal(freePages, zone.nrFree, 'nrFree disagrees with the lists');
+  assert.equal(reportedPages, zone.nrReported, 'nrReported disagrees with the Reported marks');
   for (let pfn = zone.startPfn; pfn < zone.endPfn; pfn++) if (f.has(pfn, PG.buddy)) heads++;
   assert.equal(heads, blocks.length, 'a frame carries PG_buddy without heading a listed block');
   for (const a of allocations) {
@@ -151,7 +156,7 @@ function assertPristine(m: Machine): void {
 
 // ---- property tests --------------------------------------------------------------------------------
 
-type Op = { op: 'alloc'; zone: number; order: number; mt: MigrateType } | { op: 'free'; index: number };
+type Op = { op: 'alloc'; zone: number; order: number; mt: MigrateType } | { op: 'free'; index: number; tail: boolean; report: boolean };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
@@ -160,7 +165,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     order: fc.integer({ min: 0, max: MAX_ORDER }),
     mt: fc.constantFrom(MigrateType.Unmovable, MigrateType.Movable, MigrateType.Reclaimable),
   }),
-  fc.record({ op: fc.constant('free' as const), index: fc.nat() }),
+  // Frees may go to the tail of their list and be marked Reported, as free page reporting's are.
+  fc.record({ op: fc.constant('free' as const), index: fc.nat(), tail: fc.boolean(), report: fc.boolean() }),
 );
 
 test('property: after any allocations and frees the free lists are consistent, and freeing all restores boot', () => {
@@ -177,7 +183,8 @@ test('property: after any allocations and frees the free lists are consistent, a
           }
         } else if (live.length > 0) {
           const [a] = live.splice(op.index % live.length, 1);
-          m.buddy.freePages(a.pfn, a.order);
+          m.buddy.freePages(a.pfn, a.order, op.tail ? FPI_TO_TAIL | FPI_SKIP_REPORT_NOTIFY : 0);
+          if (op.report) m.buddy.setReported(m.buddy.zoneOf(a.pfn), a.pfn);
         }
         checkMachine(m, live);
       }
