@@ -21,8 +21,20 @@ export interface KsmRmapWalkResult {
 const PAGE = 4096;
 const KSM = '/sys/kernel/mm/ksm';
 
-/** The migration stall of the seed program's page, with `sharers` identical pages, at `maxPageSharing`. */
-function seedMigrationMs(sharers: number, maxPageSharing: number): number {
+/** The seed program's machine after ksmd merged it: the seed page, and the `sharers` guests' pages. */
+export interface KsmSeedMachine {
+  readonly k: SimKernel;
+  readonly seed: number;
+  readonly p: number;
+  readonly guests: number;
+  readonly g: number;
+}
+
+/**
+ * Builds the seed program: one mergeable page of 0xff in process `seed`, `sharers` identical mergeable
+ * pages in `guests`, `max_page_sharing` set, and ksmd run for two full scans. Also used by the KSM tests.
+ */
+export function buildKsmSeed(sharers: number, maxPageSharing: number): KsmSeedMachine {
   const k = new SimKernel({ nodes: [{ memoryMiB: Math.ceil((sharers * PAGE) / 2 ** 20) + 512 }, { memoryMiB: 256 }] });
   k.writeFile('/sys/kernel/mm/transparent_hugepage/enabled', 'never');
   k.writeFile(`${KSM}/max_page_sharing`, String(maxPageSharing));
@@ -34,12 +46,18 @@ function seedMigrationMs(sharers: number, maxPageSharing: number): number {
   const seed = k.spawn({ comm: 'seed' });
   const p = k.mmap(seed, PAGE);
   k.madvise(seed, p, PAGE, 'MADV_MERGEABLE');
-  k.touch(seed, p, PAGE, { fill: 0xffffffff });
+  k.touch(seed, p, PAGE, { fill: 0xffffffff }); // memset(p, 0xff, page_size)
   k.writeFile(`${KSM}/run`, '1');
   for (let i = 0; Number(k.readFile(`${KSM}/full_scans`)) < 2; i++) {
-    if (i > 10_000) throw new Error('ksm benchmark: ksmd did not complete two full scans');
+    if (i > 10_000) throw new Error('ksm seed: ksmd did not complete two full scans');
     k.advance(20);
   }
+  return { k, seed, p, guests, g };
+}
+
+/** The migration stall of the seed program's page, with `sharers` identical pages, at `maxPageSharing`. */
+function seedMigrationMs(sharers: number, maxPageSharing: number): number {
+  const { k, seed } = buildKsmSeed(sharers, maxPageSharing);
   const before = k.stallTime(seed).migration;
   if (k.migratePages(seed, [0], [1]) !== 0) throw new Error('ksm benchmark: the seed page did not move');
   return k.stallTime(seed).migration - before;

@@ -21,6 +21,7 @@ import { ksmKnobs } from '../../../kernel-model/fs/sysfs-knob.js';
 import { Cost } from '../../../kernel-model/mm/costs.js';
 import { assertErrno, madviseCollapse, mapAligned, pagemap, regionIsHuge, vmstatItem } from '../collapse/collapse-helpers.js';
 import { checkKernelInvariants } from '../../support/kernel-invariants.js';
+import { buildKsmSeed } from '../../../sim/bench/ksm-benchmark.js';
 
 const PAGE = 4096;
 const H = 2 << 20;
@@ -669,19 +670,7 @@ test('ksmd is a kernel thread: pages_to_scan per sleep_millisecs, its CPU in ker
  */
 function seedMigration(maxPageSharing: number): { ms: number; moved: number; sharers: (number | undefined)[] } {
   const sharers = (1 << 20) - 1;
-  const k = new SimKernel({ nodes: [{ memoryMiB: 5120 }, { memoryMiB: 256 }] });
-  k.writeFile('/sys/kernel/mm/transparent_hugepage/enabled', 'never');
-  setKsm(k, 'max_page_sharing', maxPageSharing);
-  setKsm(k, 'pages_to_scan', 4 << 20);
-  const guests = k.spawn({ comm: 'guests' });
-  const g = k.mmap(guests, sharers * PAGE);
-  k.touch(guests, g, sharers * PAGE, { fill: 0xffffffff });
-  k.madvise(guests, g, sharers * PAGE, 'MADV_MERGEABLE');
-  const seed = k.spawn({ comm: 'seed' });
-  const p = k.mmap(seed, PAGE);
-  k.madvise(seed, p, PAGE, 'MADV_MERGEABLE');
-  k.touch(seed, p, PAGE, { fill: 0xffffffff }); // memset(p, 0xff, page_size)
-  scans(k, 2);
+  const { k, seed, p, guests, g } = buildKsmSeed(sharers, maxPageSharing);
   const [kpfn] = pfns(k, seed, p, 1);
   assert.ok(kpfn !== undefined && kernelOf(k).frames.has(kpfn, 1 << 11), 'the seed page is a KSM page');
   const mapcount = kernelOf(k).frames.getMapcount(kpfn);
