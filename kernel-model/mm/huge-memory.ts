@@ -66,6 +66,12 @@ export class HugeMemory {
   private readonly thps: Map<number, boolean>[];
   /** Deposited page-table pages: mm → PMD index → table index. */
   private readonly deposits = new WeakMap<MmStruct, Map<number, number>>();
+  /**
+   * THP heads some of whose subpages may be mapped by PTEs (each __split_huge_pmd adds its head; a
+   * check that finds none removes it). Saves the write path a 512-entry scan per access on the common
+   * THPs that were never split — Linux keeps a mapped-pages count in the folio for the same reason.
+   */
+  private readonly maybePteMapped = new Set<number>();
 
   constructor(private readonly k: Kernel) {
     this.thps = k.zones.map(() => new Map<number, boolean>());
@@ -174,7 +180,7 @@ export class HugeMemory {
       k.frames.set(head, PG.young);
       return 'ok';
     }
-    if (k.rmap.pmdMapcount(head) > 1 || this.pteMappedSubpages(head) > 0) {
+    if (k.rmap.pmdMapcount(head) > 1 || this.hasPteMappedSubpages(head)) {
       // Shared with another process since fork: split this mapping and copy the one subpage.
       this.splitHugePmd(task.mm, task.pid, pmdIdx);
       return 'fallback';
@@ -307,6 +313,14 @@ export class HugeMemory {
   // ---- splitting ------------------------------------------------------------------------------------
 
   /** Subpages of a THP that are mapped by PTEs (in any process). */
+  /** Whether any subpage of the THP is mapped by a PTE (fast when it was never split). */
+  private hasPteMappedSubpages(head: number): boolean {
+    if (!this.maybePteMapped.has(head)) return false;
+    if (this.pteMappedSubpages(head) > 0) return true;
+    this.maybePteMapped.delete(head);
+    return false;
+  }
+
   pteMappedSubpages(head: number): number {
     let n = 0;
     for (let i = 0; i < HPAGE_PMD_NR; i++) if (this.k.frames.getMapcount(head + i) > 0) n++;
@@ -320,6 +334,7 @@ export class HugeMemory {
     const t = this.withdrawTable(mm, pmdIdx);
     const base = t * PTRS_PER_PTE;
     const isZero = head === this.hugeZeroPfn;
+    if (!isZero) this.maybePteMapped.add(head);
     const young = k.frames.has(head, PG.young);
     for (let i = 0; i < HPAGE_PMD_NR; i++) {
       const pfn = isZero ? k.zeroPfn : head + i;

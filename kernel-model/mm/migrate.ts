@@ -112,7 +112,7 @@ export class Migration {
     f.link1[to] = f.link1[from]!;
     const slots = k.rmap.ptesOf(from);
     k.rmap.moveAll(from, to);
-    for (const slot of slots) k.pgtables.entries[slot] = ptePresent(to);
+    for (const slot of slots) k.pgtables.set(slot, ptePresent(to));
     // The old frame is left as a plain allocated page of the same kind, ready to be freed.
     f.flags[from] = f.flags[to] & ~(PG.head | PG.tail | PG.lru);
     f.setKind(from, f.kind(to));

@@ -54,6 +54,8 @@ export class PageFrames {
   readonly mapcount: Uint16Array;
   readonly link0: Int32Array;
   readonly link1: Int32Array;
+  /** Times an accessed (young) bit was cleared: lets the access streams skip re-marking pages still young. */
+  youngClears = 0;
   /** Mapcounts of 0xffff or more live here (KSM pages shared by many). */
   private readonly bigMapcount = new Map<number, number>();
 
@@ -85,6 +87,7 @@ export class PageFrames {
   }
 
   clear(pfn: number, bit: number): void {
+    if (bit & PG.young) this.youngClears++;
     this.flags[pfn] &= ~bit;
   }
 

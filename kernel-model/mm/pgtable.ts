@@ -30,6 +30,8 @@ export class PageTables {
   private backing: Int32Array;
   /** Non-none entries per table. */
   private used: Uint16Array;
+  /** Bumped on every change of a table's entries (and on its reuse): lets readers cache what they derived. */
+  private version: Uint32Array;
   private capacity: number;
   private readonly freeTables: number[] = [];
   private next = 0;
@@ -43,11 +45,12 @@ export class PageTables {
     this.pmdIdx = new Float64Array(initialTables);
     this.backing = new Int32Array(initialTables);
     this.used = new Uint16Array(initialTables);
+    this.version = new Uint32Array(initialTables);
   }
 
   /** Bytes held by the pool (for the bench). */
   get bytes(): number {
-    return this.capacity * (PTRS_PER_PTE * 4 + 4 + 8 + 4 + 2);
+    return this.capacity * (PTRS_PER_PTE * 4 + 4 + 8 + 4 + 2 + 4);
   }
 
   /** A new, empty table of `pid` at `pmdIndex`, backed by frame `pfn`. */
@@ -61,6 +64,7 @@ export class PageTables {
     this.pmdIdx[t] = pmdIndex;
     this.backing[t] = pfn;
     this.used[t] = 0;
+    this.version[t]++;
     this.entries.fill(0, t * PTRS_PER_PTE, (t + 1) * PTRS_PER_PTE);
     this.live++;
     return t;
@@ -69,13 +73,14 @@ export class PageTables {
   /** Returns a table to the pool; its entries must all be none. */
   release(t: number): void {
     this.owner[t] = -1;
+    this.version[t]++;
     this.freeTables.push(t);
     this.live--;
   }
 
   private grow(): void {
     const cap = this.capacity * 2;
-    const grow = <T extends Int32Array | Float64Array | Uint16Array>(a: T, n: number): T => {
+    const grow = <T extends Int32Array | Float64Array | Uint16Array | Uint32Array>(a: T, n: number): T => {
       const b = new (a.constructor as new (n: number) => T)(n);
       b.set(a);
       return b;
@@ -85,6 +90,7 @@ export class PageTables {
     this.pmdIdx = grow(this.pmdIdx, cap);
     this.backing = grow(this.backing, cap);
     this.used = grow(this.used, cap);
+    this.version = grow(this.version, cap);
     this.capacity = cap;
   }
 
@@ -99,6 +105,12 @@ export class PageTables {
     if (old === 0 && value !== 0) this.used[t]++;
     else if (old !== 0 && value === 0) this.used[t]--;
     this.entries[slot] = value;
+    this.version[t]++;
+  }
+
+  /** A number that changes whenever table `t`'s entries change. */
+  versionOf(t: number): number {
+    return this.version[t];
   }
 
   ownerOf(t: number): number {

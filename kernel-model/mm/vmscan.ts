@@ -18,11 +18,11 @@
  * shrinker (partially unmapped THPs) runs with every reclaim pass.
  */
 import { KernelThread, Priority } from '../engine/engine.js';
-import { HPAGE_PMD_NR, PageKind } from './constants.js';
+import { HPAGE_PMD_NR, PAGE_ALLOC_COSTLY_ORDER, PageKind } from './constants.js';
 import { Cost } from './costs.js';
 import { MemcgEvent } from './memcontrol-items.js';
 import type { Task } from './mm-types.js';
-import { WMARK_HIGH, WMARK_LOW } from './page-alloc.js';
+import { WMARK_HIGH, WMARK_LOW, WMARK_MIN } from './page-alloc.js';
 import { PG } from './page-flags.js';
 import { Vm } from './vmstat.js';
 import type { Kernel } from '../kernel.js';
@@ -171,6 +171,7 @@ export class Vmscan {
     let reclaimed = 0;
     let cost = 0;
     for (const node of nodes) {
+      if (order > PAGE_ALLOC_COSTLY_ORDER && this.compactionReady(node, order)) continue;
       const r = this.shrinkNode(node, want - reclaimed, 'direct');
       reclaimed += r.reclaimed;
       cost += r.costMs;
@@ -179,6 +180,20 @@ export class Vmscan {
     task?.stall('directReclaim', cost);
     this.k.psi.memstall(task, cost);
     return reclaimed;
+  }
+
+  /**
+   * compaction_ready (shrink_zones): for a costly order, a node where the allocation could already
+   * succeed, or where compaction is suitable and free memory is above high + compact_gap, is not
+   * reclaimed: what it lacks is contiguity, which reclaim does not give — freeing memory there would
+   * only swap (the defrag=always storm on a fragmented machine).
+   */
+  private compactionReady(node: number, order: number): boolean {
+    const k = this.k;
+    const zone = k.zones[node];
+    if (k.buddy.watermarkOk(zone, order, zone.wmark(WMARK_MIN))) return true;
+    if (!k.compaction.compactionSuitable(zone, order, zone.wmark(WMARK_MIN))) return false;
+    return zone.nrFree >= zone.wmark(WMARK_HIGH) + (2 << order);
   }
 
   /** node_reclaim (zone_reclaim_mode): clean page cache of one node only. */
@@ -206,10 +221,19 @@ export class Vmscan {
     const ids = k.memcg.ids;
     // Pass 0 reclaims file pages only; pass 1 (when that was not enough) anonymous pages too. A memcg
     // is charged anonymous pages only: it starts at pass 1, and without swap has nothing to reclaim.
+    // A pass that has nothing to look for is skipped (get_scan_count does not scan empty lists) and its
+    // sweeps go to the next pass instead — they also age the pages they pass (young → active →
+    // inactive), which the next pass needs before it can reclaim anything.
+    let laps = 0;
     for (let pass = ctx === 'memcg' ? 1 : 0; pass < 2 && reclaimed < nrToReclaim && (ctx !== 'memcg' || mayAnon); pass++) {
       const allowAnon = pass === 1 && mayAnon;
+      laps += 2;
+      const file = k.vmstat.node(node, Vm.nr_inactive_file) + k.vmstat.node(node, Vm.nr_active_file);
+      const anon = k.vmstat.node(node, Vm.nr_inactive_anon) + k.vmstat.node(node, Vm.nr_active_anon);
+      if (file === 0 && !(allowAnon && anon > 0)) continue;
       let scanned = 0;
-      const limit = span * 2;
+      const limit = span * laps;
+      laps = 0;
       while (reclaimed < nrToReclaim && scanned < limit) {
         const pfn = this.hand[node];
         this.hand[node] = pfn + 1 >= zone.endPfn ? zone.startPfn : pfn + 1;

@@ -57,6 +57,42 @@ interface Stream {
   readonly pid: number;
   spec: AccessStreamSpec;
   readonly cursor: StreamCursor;
+  /** What the last ticks derived per 2 MiB region, for the current spec (see RegionCache). */
+  regions: RegionCache | undefined;
+}
+
+/**
+ * Per region of a stream, what was derived from its PTE table at the table's version: the mapping
+ * split, and the youngClears epoch at which every page of the region was last marked young. While the
+ * table is unchanged the split still holds; while also no accessed bit anywhere was cleared, a region
+ * whose pages were all marked is still all young and need not be walked again. Both are exact: they
+ * only skip work whose result is already in place. (Reading 8 PTEs and up to 512 frames per region
+ * per tick is memory-bound; this is what keeps long simulations fast.)
+ */
+interface RegionCache {
+  readonly spec: AccessStreamSpec;
+  readonly node: number;
+  readonly table: Int32Array;
+  readonly version: Uint32Array;
+  readonly local: Float64Array;
+  readonly remote: Float64Array;
+  readonly swapped: Float64Array;
+  readonly distance: Float64Array;
+  readonly markedAt: Float64Array;
+}
+
+function newRegionCache(spec: AccessStreamSpec, node: number, regions: number): RegionCache {
+  return {
+    spec,
+    node,
+    table: new Int32Array(regions).fill(-1),
+    version: new Uint32Array(regions),
+    local: new Float64Array(regions),
+    remote: new Float64Array(regions),
+    swapped: new Float64Array(regions),
+    distance: new Float64Array(regions),
+    markedAt: new Float64Array(regions).fill(-1),
+  };
 }
 
 /** Tuning of the stream driver. */
@@ -84,7 +120,7 @@ export class AccessStreams {
     validateAccessStreamSpec(spec);
     this.checkMapped(task, spec);
     const id = this.nextId++;
-    this.streams.set(id, { id, pid: task.pid, spec, cursor: createStreamCursor() });
+    this.streams.set(id, { id, pid: task.pid, spec, cursor: createStreamCursor(), regions: undefined });
     this.ensureTicking();
     return id;
   }
@@ -162,7 +198,7 @@ export class AccessStreams {
       k.memory.access(task, vma, addr, write, write ? k.newContent() : 0);
     }
     if (!task.alive) return;
-    const split = this.markAndSplit(task, s.spec, tickMs);
+    const split = this.markAndSplit(task, s, tickMs);
     const accesses = (s.spec.ratePerSec * tickMs) / 1000;
     const base = { remoteDistance: split.remoteDistance, workingSetBytes: workingSet(s.spec), pattern: s.spec.pattern, theta: s.spec.theta, strideBytes: s.spec.strideBytes };
     const cost = mmuCostPerAccess({ ...base, mapping: split.mapping });
@@ -177,19 +213,23 @@ export class AccessStreams {
   }
 
   /** Steps 2 and 3 of the tick: set accessed bits region by region and split the mass by mapping. */
-  private markAndSplit(task: Task, spec: AccessStreamSpec, tickMs: number): { mapping: MappingSplit; remoteDistance: number } {
+  private markAndSplit(task: Task, s: Stream, tickMs: number): { mapping: MappingSplit; remoteDistance: number } {
     const k = this.k;
     const f = k.frames;
+    const spec = s.spec;
+    const masses = regionMasses(spec);
+    if (s.regions?.spec !== spec || s.regions.node !== task.node) s.regions = newRegionCache(spec, task.node, masses.length);
+    const cache = s.regions;
     const m = { thpLocal: 0, thpRemote: 0, smallLocal: 0, smallRemote: 0, swapped: 0 };
     let remoteMass = 0;
     let remoteDistanceSum = 0;
     const firstPage = spec.start / PAGE_SIZE;
     const endPage = firstPage + spec.length / PAGE_SIZE;
-    for (let page = firstPage; page < endPage; ) {
+    for (let page = firstPage, r = 0; page < endPage; r++) {
       const pmdIdx = Math.floor(page / HPAGE_PMD_NR);
       const regionEnd = Math.min(endPage, (pmdIdx + 1) * HPAGE_PMD_NR);
       const count = regionEnd - page;
-      const mass = regionAccessMass(spec, page, count);
+      const mass = masses[r];
       const from = page;
       page = regionEnd;
       if (mass <= 0) continue;
@@ -213,13 +253,27 @@ export class AccessStreams {
         }
         continue;
       }
-      this.markPtes(e, from % PTRS_PER_PTE, count, touched);
-      const c = this.classify(task, e, from % PTRS_PER_PTE, count);
-      m.smallLocal += mass * c.local;
-      m.smallRemote += mass * c.remote;
-      m.swapped += mass * c.swapped;
-      remoteMass += mass * c.remote;
-      remoteDistanceSum += mass * c.remote * c.remoteDistance;
+      const version = k.pgtables.versionOf(e);
+      const unchanged = cache.table[r] === e && cache.version[r] === version;
+      if (touched > 0 && !(unchanged && touched === count && cache.markedAt[r] === f.youngClears)) {
+        this.markPtes(e, from % PTRS_PER_PTE, count, touched);
+        cache.markedAt[r] = touched === count ? f.youngClears : -1;
+      }
+      if (!unchanged) {
+        const c = this.classify(task, e, from % PTRS_PER_PTE, count);
+        cache.table[r] = e;
+        cache.version[r] = version;
+        cache.local[r] = c.local;
+        cache.remote[r] = c.remote;
+        cache.swapped[r] = c.swapped;
+        cache.distance[r] = c.remoteDistance;
+      }
+      const remote = cache.remote[r];
+      m.smallLocal += mass * cache.local[r];
+      m.smallRemote += mass * remote;
+      m.swapped += mass * cache.swapped[r];
+      remoteMass += mass * remote;
+      remoteDistanceSum += mass * remote * cache.distance[r];
     }
     const total = m.thpLocal + m.thpRemote + m.smallLocal + m.smallRemote + m.swapped || 1;
     const mapping = { thpLocal: m.thpLocal / total, thpRemote: m.thpRemote / total, smallLocal: m.smallLocal / total, smallRemote: m.smallRemote / total, swapped: m.swapped / total };
@@ -278,6 +332,28 @@ export class AccessStreams {
     }
     return { local: local / samples, remote: remote / samples, swapped: swapped / samples, remoteDistance: remote > 0 ? distance / remote : 20 };
   }
+}
+
+const massCache = new WeakMap<AccessStreamSpec, Float64Array>();
+
+/**
+ * The access mass of each 2 MiB region a stream covers, in address order (the first and last may be
+ * partial). A spec is an immutable value, so the masses are computed once per spec and reused every tick.
+ */
+function regionMasses(spec: AccessStreamSpec): Float64Array {
+  let masses = massCache.get(spec);
+  if (masses) return masses;
+  const firstPage = spec.start / PAGE_SIZE;
+  const endPage = firstPage + spec.length / PAGE_SIZE;
+  const regions = Math.ceil(endPage / HPAGE_PMD_NR) - Math.floor(firstPage / HPAGE_PMD_NR);
+  masses = new Float64Array(regions);
+  for (let page = firstPage, r = 0; page < endPage; r++) {
+    const regionEnd = Math.min(endPage, (Math.floor(page / HPAGE_PMD_NR) + 1) * HPAGE_PMD_NR);
+    masses[r] = regionAccessMass(spec, page, regionEnd - page);
+    page = regionEnd;
+  }
+  massCache.set(spec, masses);
+  return masses;
 }
 
 /** Bytes a stream touches (its hot subset). */
