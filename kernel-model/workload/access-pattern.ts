@@ -9,6 +9,10 @@
  *   regionAccessMass(spec, first, count)   Σ λ_p / rate over a page range (2 MiB regions) O(1)
  *   sampleTouchedPages(spec, window, ...)  the distinct pages touched in a window          O(maxPages)
  *
+ * Evaluation (hot-memory.ts) needs one more: forEachPageRunAtLeast(spec, threshold, ...), the runs of
+ * pages with λ_p ≥ a threshold (hot memory): O(1) for uniform, sequential and strides dividing 4096, one
+ * run per chunk for zipf (the hot ranks of a chunk are a prefix of its slots, see below), per page otherwise.
+ *
  * Pages are virtual page numbers (address / 4096) throughout.
  *
  * The hot subset
@@ -265,6 +269,133 @@ export function regionAccessMass(spec: AccessStreamSpec, firstPage: number, page
   const q1 = Math.max(0, firstPage - s.hotFirstPage);
   const q2 = Math.min(s.hotPages, firstPage + pageCount - s.hotFirstPage);
   return q2 > q1 ? offsetsShare(s, q1, q2) : 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Hot pages (for evaluation: which memory is hot)
+
+/** The hot subset of a stream: every page outside [firstPage, firstPage + pages) has rate 0. */
+export function hotSubset(spec: AccessStreamSpec): { readonly firstPage: number; readonly pages: number } {
+  const s = resolveStream(spec);
+  return { firstPage: s.hotFirstPage, pages: s.hotPages };
+}
+
+/**
+ * Calls visit(first, end) for disjoint, non-adjacent runs of pages, in increasing order, that together
+ * are exactly the pages of [firstPage, endPage) whose pageAccessRate is ≥ thresholdPerSec (> 0); the
+ * rates compared are pageAccessRate's own numbers, so the answer agrees with a per-page scan.
+ *
+ *   uniform, sequential, strided with σ dividing 4096: every hot-subset page has the same rate: one run, O(1)
+ *   zipf: the rate falls with the rank, so the hot pages are the ranks below a cutoff R* (a binary search
+ *         over ranks, cached per spec and threshold: O(log H) once). With R* = a·C + b (b < C), the chunk
+ *         whose residue is ρ holds ranks ρ + jC, so its hot slots are the prefix j < a + [ρ < b]; the tail
+ *         holds rank = offset, hot below R*. One run per chunk met: O(1 + (endPage − firstPage)/Q)
+ *   strided otherwise: a scan of the pages, O(endPage − firstPage)
+ */
+export function forEachPageRunAtLeast(
+  spec: AccessStreamSpec,
+  thresholdPerSec: number,
+  firstPage: number,
+  endPage: number,
+  visit: (first: number, end: number) => void,
+): void {
+  if (!(thresholdPerSec > 0)) throw new RangeError(`thresholdPerSec must be > 0 (got ${thresholdPerSec})`);
+  const s = resolveStream(spec);
+  const h0 = s.hotFirstPage;
+  const q1 = Math.max(firstPage, h0) - h0;
+  const q2 = Math.min(endPage, h0 + s.hotPages) - h0;
+  if (q2 <= q1) return;
+  const runs = new RunMerger(h0, visit);
+  if (s.zipf) zipfRunsAtLeast(s, s.zipf, thresholdPerSec, q1, q2, runs);
+  else if (s.stride === 0 || PAGE_BYTES % s.stride === 0) {
+    if (spec.ratePerSec * offsetsShare(s, 0, 1) >= thresholdPerSec) runs.add(q1, q2);
+  } else {
+    for (let q = q1; q < q2; q++) if (spec.ratePerSec * offsetsShare(s, q, q + 1) >= thresholdPerSec) runs.add(q, q + 1);
+  }
+  runs.flush();
+}
+
+/**
+ * Adds pageAccessRate(spec, firstPage + i) to out[i] for every i < out.length: the same numbers as one
+ * call per page, without the per-call checks (O(out.length), one power per page for zipf).
+ */
+export function addPageAccessRates(spec: AccessStreamSpec, firstPage: number, out: Float64Array): void {
+  requireInteger('firstPage', firstPage);
+  const s = resolveStream(spec);
+  const h0 = s.hotFirstPage;
+  const q1 = Math.max(0, firstPage - h0);
+  const q2 = Math.min(s.hotPages, firstPage + out.length - h0);
+  const shift = h0 - firstPage;
+  if (s.zipf || (s.stride > 0 && PAGE_BYTES % s.stride !== 0)) {
+    for (let q = q1; q < q2; q++) out[q + shift] += spec.ratePerSec * offsetsShare(s, q, q + 1);
+  } else if (q2 > q1) {
+    const rate = spec.ratePerSec * offsetsShare(s, 0, 1);
+    for (let q = q1; q < q2; q++) out[q + shift] += rate;
+  }
+}
+
+/** Joins adjacent hot-subset offset runs and reports them as pages. */
+class RunMerger {
+  private first = 0;
+  private end = 0;
+
+  constructor(
+    private readonly h0: number,
+    private readonly visit: (first: number, end: number) => void,
+  ) {}
+
+  add(q1: number, q2: number): void {
+    if (q2 <= q1) return;
+    if (q1 === this.end && this.end > this.first) {
+      this.end = q2;
+      return;
+    }
+    this.flush();
+    [this.first, this.end] = [q1, q2];
+  }
+
+  flush(): void {
+    if (this.end > this.first) this.visit(this.h0 + this.first, this.h0 + this.end);
+    this.first = this.end = 0;
+  }
+}
+
+const hotRankCutoffs = new WeakMap<ResolvedStream, { readonly threshold: number; readonly ranks: number }>();
+
+/** Number of zipf ranks whose page rate is ≥ threshold (rates fall with the rank). */
+function zipfHotRanks(s: ResolvedStream, z: ZipfLayout, threshold: number): number {
+  const cached = hotRankCutoffs.get(s);
+  if (cached?.threshold === threshold) return cached.ranks;
+  const hot = (r: number): boolean => {
+    const q = zipfOffsetOfRank(z, r);
+    return s.spec.ratePerSec * offsetsShare(s, q, q + 1) >= threshold;
+  };
+  let lo = 0;
+  let hi = z.pages;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (hot(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  hotRankCutoffs.set(s, { threshold, ranks: lo });
+  return lo;
+}
+
+function zipfRunsAtLeast(s: ResolvedStream, z: ZipfLayout, threshold: number, q1: number, q2: number, runs: RunMerger): void {
+  const cutoff = zipfHotRanks(s, z, threshold);
+  const chunked = z.chunks * z.chunkPages;
+  if (cutoff >= chunked) {
+    runs.add(q1, Math.min(q2, cutoff));
+    return;
+  }
+  const a = Math.floor(cutoff / z.chunks);
+  const b = cutoff % z.chunks;
+  const end = Math.min(q2, chunked);
+  for (let p = Math.floor(q1 / z.chunkPages); p * z.chunkPages < end; p++) {
+    const residue = (p * z.scatterInverse) % z.chunks;
+    const from = p * z.chunkPages;
+    runs.add(Math.max(q1, from), Math.min(end, from + a + (residue < b ? 1 : 0)));
+  }
 }
 
 function requireWindow(windowMs: number): void {
