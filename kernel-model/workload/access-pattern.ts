@@ -793,3 +793,29 @@ export function sumOverZipfRanks(n: number, fn: (k: number) => number): number {
   for (let i = 0; i < ranks.length; i++) sum += weights[i] * fn(ranks[i]);
   return sum;
 }
+
+/** 4 KiB pages in a 2 MiB region. */
+const PAGES_PER_HUGE_PAGE = 512;
+
+const massCache = new WeakMap<AccessStreamSpec, Float64Array>();
+
+/**
+ * The access mass of each 2 MiB region a stream covers, in address order: element i is region
+ * ⌊start / 2 MiB⌋ + i (the first and last may be partial, which changes nothing: pages outside the range
+ * have no mass). A spec is an immutable value, so the masses are computed once per spec and reused every tick.
+ */
+export function regionMasses(spec: AccessStreamSpec): Float64Array {
+  let masses = massCache.get(spec);
+  if (masses) return masses;
+  const firstPage = spec.start / PAGE_BYTES;
+  const endPage = firstPage + spec.length / PAGE_BYTES;
+  const regions = Math.ceil(endPage / PAGES_PER_HUGE_PAGE) - Math.floor(firstPage / PAGES_PER_HUGE_PAGE);
+  masses = new Float64Array(regions);
+  for (let page = firstPage, r = 0; page < endPage; r++) {
+    const regionEnd = Math.min(endPage, (Math.floor(page / PAGES_PER_HUGE_PAGE) + 1) * PAGES_PER_HUGE_PAGE);
+    masses[r] = regionAccessMass(spec, page, regionEnd - page);
+    page = regionEnd;
+  }
+  massCache.set(spec, masses);
+  return masses;
+}

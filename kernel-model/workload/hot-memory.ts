@@ -36,7 +36,7 @@
  */
 import { HPAGE_PMD_NR, PAGE_SIZE } from '../mm/constants.js';
 import { PTRS_PER_PTE } from '../mm/pgtable.js';
-import { addPageAccessRates, forEachPageRunAtLeast, hotSubset, regionAccessMass, type AccessStreamSpec } from './access-pattern.js';
+import { addPageAccessRates, forEachPageRunAtLeast, hotSubset, regionMasses, type AccessStreamSpec } from './access-pattern.js';
 import type { Kernel } from '../kernel.js';
 
 /** The default hot threshold: 1 access per second on a 4 KiB page. */
@@ -233,6 +233,13 @@ function sweepExited(k: Kernel, cache: Cache): void {
   cache.sweepAt = Math.max(MIN_SWEEP_AT, 2 * cache.byPid.size);
 }
 
+/** Accesses/s of a stream on 2 MiB region `pmdIdx` (the stream's cached region masses; 0 outside its range). */
+function regionRate(spec: AccessStreamSpec, pmdIdx: number): number {
+  const i = pmdIdx - Math.floor(spec.start / PAGE_SIZE / HPAGE_PMD_NR);
+  const masses = regionMasses(spec);
+  return i >= 0 && i < masses.length ? spec.ratePerSec * masses[i] : 0;
+}
+
 /** Builds the per-region hot counts of a set of streams (see the file comment for the cost). */
 function buildLayout(specs: readonly AccessStreamSpec[], threshold: number): HotLayout {
   const owners = new Map<number, number>();
@@ -274,12 +281,11 @@ function buildLayout(specs: readonly AccessStreamSpec[], threshold: number): Hot
     const first = keys[r] * HPAGE_PMD_NR;
     const owner = layout.owner[r];
     if (owner !== MIXED) {
-      const spec = specs[owner];
-      layout.rate[r] = spec.ratePerSec * regionAccessMass(spec, first, HPAGE_PMD_NR);
+      layout.rate[r] = regionRate(specs[owner], keys[r]);
       continue;
     }
     let rate = 0;
-    for (const spec of specs) if (spec.ratePerSec > 0) rate += spec.ratePerSec * regionAccessMass(spec, first, HPAGE_PMD_NR);
+    for (const spec of specs) if (spec.ratePerSec > 0) rate += regionRate(spec, keys[r]);
     layout.rate[r] = rate;
     const sums = new Float64Array(HPAGE_PMD_NR);
     for (const spec of specs) if (spec.ratePerSec > 0) addPageAccessRates(spec, first, sums);

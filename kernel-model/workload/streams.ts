@@ -26,7 +26,7 @@ import { PTRS_PER_PTE, ptePfn } from '../mm/pgtable.js';
 import { SyscallError } from '../syscall-error.js';
 import {
   createStreamCursor,
-  regionAccessMass,
+  regionMasses,
   sampleTouchedPages,
   validateAccessStreamSpec,
   type AccessStreamSpec,
@@ -332,28 +332,6 @@ export class AccessStreams {
     }
     return { local: local / samples, remote: remote / samples, swapped: swapped / samples, remoteDistance: remote > 0 ? distance / remote : 20 };
   }
-}
-
-const massCache = new WeakMap<AccessStreamSpec, Float64Array>();
-
-/**
- * The access mass of each 2 MiB region a stream covers, in address order (the first and last may be
- * partial). A spec is an immutable value, so the masses are computed once per spec and reused every tick.
- */
-function regionMasses(spec: AccessStreamSpec): Float64Array {
-  let masses = massCache.get(spec);
-  if (masses) return masses;
-  const firstPage = spec.start / PAGE_SIZE;
-  const endPage = firstPage + spec.length / PAGE_SIZE;
-  const regions = Math.ceil(endPage / HPAGE_PMD_NR) - Math.floor(firstPage / HPAGE_PMD_NR);
-  masses = new Float64Array(regions);
-  for (let page = firstPage, r = 0; page < endPage; r++) {
-    const regionEnd = Math.min(endPage, (Math.floor(page / HPAGE_PMD_NR) + 1) * HPAGE_PMD_NR);
-    masses[r] = regionAccessMass(spec, page, regionEnd - page);
-    page = regionEnd;
-  }
-  massCache.set(spec, masses);
-  return masses;
 }
 
 /** Bytes a stream touches (its hot subset). */
