@@ -5,8 +5,9 @@
 import type { Command } from 'commander';
 import { benchCommand } from './bench-command.js';
 import { checkCommand } from './check-command.js';
+import { simulateCommand } from './simulate-command.js';
 
 /** The working subcommands, in the order `--help` lists them. */
 export function registeredCommands(): Command[] {
-  return [benchCommand(), checkCommand()];
+  return [simulateCommand(), checkCommand(), benchCommand()];
 }
