@@ -64,6 +64,8 @@ export class HugeMemory {
   };
   /** Per node: every anonymous THP, in creation order; `true` once it is partially mapped. */
   private readonly thps: Map<number, boolean>[];
+  /** Per node: the partially mapped THPs, in the order they became so (the deferred split queue). */
+  private readonly partial: Set<number>[];
   /** Deposited page-table pages: mm → PMD index → table index. */
   private readonly deposits = new WeakMap<MmStruct, Map<number, number>>();
   /**
@@ -75,6 +77,7 @@ export class HugeMemory {
 
   constructor(private readonly k: Kernel) {
     this.thps = k.zones.map(() => new Map<number, boolean>());
+    this.partial = k.zones.map(() => new Set<number>());
   }
 
   // ---- eligibility --------------------------------------------------------------------------------
@@ -399,6 +402,7 @@ export class HugeMemory {
     const partial = this.thps[node].get(head);
     if (partial) this.stats.nr_anon_partially_mapped--;
     this.thps[node].delete(head);
+    this.partial[node].delete(head);
     this.stats.nr_anon--;
     this.k.vmstat.modNodeState(node, Vm.nr_anon_transparent_hugepages, -1);
   }
@@ -432,6 +436,7 @@ export class HugeMemory {
     const list = this.thps[node];
     if (list.get(head) === false && k.rmap.pmdMapcount(head) === 0) {
       list.set(head, true);
+      this.partial[node].add(head);
       this.stats.nr_anon_partially_mapped++;
       this.stats.split_deferred++;
       k.vmstat.countVmEvent(node, Vm.thp_deferred_split_page);
@@ -459,14 +464,15 @@ export class HugeMemory {
     const k = this.k;
     const list = this.thps[node];
     let costMs = 0;
-    for (const [head, partial] of [...list]) {
-      if (partial) costMs += this.splitHugePage(head).costMs;
-    }
+    for (const head of [...this.partial[node]]) costMs += this.splitHugePage(head).costMs;
     const maxNone = k.tunables.khugepagedMaxPtesNone;
     if (!k.tunables.shrinkUnderused || maxNone >= HPAGE_PMD_NR - 1) return costMs;
-    let examined = 0;
-    for (const head of [...list.keys()]) {
-      if (examined++ >= UNDERUSED_SCAN_BATCH) break;
+    const batch: number[] = [];
+    for (const head of list.keys()) {
+      if (batch.length >= UNDERUSED_SCAN_BATCH) break;
+      batch.push(head);
+    }
+    for (const head of batch) {
       costMs += HPAGE_PMD_NR * Cost.procfsPerPage;
       if (this.zeroFilledSubpages(head) <= maxNone) continue;
       const split = this.splitHugePage(head);
@@ -548,6 +554,10 @@ export class HugeMemory {
     if (partial === undefined) return;
     this.thps[a].delete(from);
     this.thps[b].set(to, partial);
+    if (partial) {
+      this.partial[a].delete(from);
+      this.partial[b].add(to);
+    }
     if (a !== b) {
       this.k.vmstat.modNodeState(a, Vm.nr_anon_transparent_hugepages, -1);
       this.k.vmstat.modNodeState(b, Vm.nr_anon_transparent_hugepages, 1);

@@ -64,6 +64,8 @@ export class Zone {
   /** Free pages in blocks that carry the Reported mark (free page reporting). */
   nrReported = 0;
   /** min, low, high, without the boost. */
+  /** Free pages per pageblock (what move_freepages_block would count as free), kept by the free lists. */
+  readonly blockFree: Uint16Array;
   readonly watermark = new Float64Array(NR_WMARK);
   /** Temporary boost added to every watermark after fragmenting fallbacks. */
   watermarkBoost = 0;
@@ -77,6 +79,7 @@ export class Zone {
   ) {
     this.managed = endPfn - startPfn;
     this.pageblockMt = new Uint8Array(Math.ceil(this.managed / PAGEBLOCK_NR_PAGES)).fill(MigrateType.Movable);
+    this.blockFree = new Uint16Array(this.pageblockMt.length);
   }
 
   /** Watermark `i` including the boost (wmark_pages). */
@@ -162,6 +165,18 @@ export class BuddyAllocator {
     }
     zone.freeCount[list]++;
     zone.nrFree += 1 << order;
+    this.countBlockFree(zone, pfn, order, 1);
+  }
+
+  /** Keeps Zone.blockFree: a block of `order` adds or removes its pages in the pageblock(s) it covers. */
+  private countBlockFree(zone: Zone, pfn: number, order: number, sign: 1 | -1): void {
+    const first = (pfn - zone.startPfn) >> PAGEBLOCK_ORDER;
+    if (order < PAGEBLOCK_ORDER) {
+      zone.blockFree[first] += sign * (1 << order);
+      return;
+    }
+    const blocks = 1 << (order - PAGEBLOCK_ORDER);
+    for (let b = 0; b < blocks; b++) zone.blockFree[first + b] += sign * PAGEBLOCK_NR_PAGES;
   }
 
   /** Unlinks a free block; `mt` must be the list it is on. */
@@ -182,6 +197,7 @@ export class BuddyAllocator {
     f.link1[pfn] = -1;
     zone.freeCount[list]--;
     zone.nrFree -= 1 << order;
+    this.countBlockFree(zone, pfn, order, -1);
   }
 
   /** The list a free block is on: kept in the head frame's `mapcount` slot while it is free. */
@@ -258,11 +274,18 @@ export class BuddyAllocator {
     }
     this.boostWatermark(zone);
     const blockStart = pfn - ((pfn - zone.startPfn) % PAGEBLOCK_NR_PAGES);
-    const { free, movable } = this.countPageblock(zone, blockStart);
+    let free: number;
     let alike: number;
-    if (startMt === MigrateType.Movable) alike = movable;
-    else if (fmt === MigrateType.Movable) alike = 0;
-    else alike = PAGEBLOCK_NR_PAGES - free - movable;
+    if (startMt !== MigrateType.Movable && fmt === MigrateType.Movable) {
+      // Movable pages are not alike to an unmovable or reclaimable request: only the free count
+      // matters, and the free lists keep it per pageblock.
+      free = zone.blockFree[(blockStart - zone.startPfn) >> PAGEBLOCK_ORDER];
+      alike = 0;
+    } else {
+      const counted = this.countPageblock(zone, blockStart);
+      free = counted.free;
+      alike = startMt === MigrateType.Movable ? counted.movable : PAGEBLOCK_NR_PAGES - counted.free - counted.movable;
+    }
     if (free + alike < PAGEBLOCK_NR_PAGES / 2) return false;
     this.setPageblockMt(zone, blockStart, startMt);
     this.moveFreePagesBlock(zone, blockStart, startMt);
