@@ -155,8 +155,10 @@ export class Memory {
     // Only what the memcg takes without reclaim; the page-by-page path charges the rest.
     n = Math.min(n, k.memcg.marginOf(task));
     if (n === 0) return a;
-    this.anonVmaPrepare(vma);
     const policy = vma.policy ?? task.mempolicy;
+    // Interleave picks a node per page: the page-by-page path does that.
+    if (policy.mode === 'interleave') return a;
+    this.anonVmaPrepare(vma);
     const got = k.allocator.allocBulk(
       { order: 0, kind: PageKind.Anon, gfp: GFP_HIGHUSER_MOVABLE, nodes: this.policyNodes(task, vma, a, 0), task, mayFallBack: policyAllowsFallback(policy) },
       n,

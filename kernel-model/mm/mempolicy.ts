@@ -23,16 +23,19 @@ export function policyNodeOrder(
   ilxIndex: number,
 ): readonly number[] {
   if (policy.mode === 'interleave') return computeNodeOrder(policy, local, distances, ilxIndex);
-  // Every other mode's order depends only on (policy, local node): cache it, faults ask for it per page.
-  let perPolicy = orderCache.get(policy);
-  if (!perPolicy) orderCache.set(policy, (perPolicy = new Map<number, readonly number[]>()));
+  // Every other mode's order depends only on (machine, policy, local node): cache it, faults ask for it
+  // per page. The machine is part of the key: `defaultPolicy` is one object shared by every kernel.
+  let perMachine = orderCache.get(distances);
+  if (!perMachine) orderCache.set(distances, (perMachine = new WeakMap<Mempolicy, Map<number, readonly number[]>>()));
+  let perPolicy = perMachine.get(policy);
+  if (!perPolicy) perMachine.set(policy, (perPolicy = new Map<number, readonly number[]>()));
   let order = perPolicy.get(local);
   if (!order) perPolicy.set(local, (order = computeNodeOrder(policy, local, distances, 0)));
   return order;
 }
 
-/** Node orders by policy object and local node (policies are immutable values). */
-const orderCache = new WeakMap<Mempolicy, Map<number, readonly number[]>>();
+/** Node orders by distance matrix (the machine), policy object and local node (policies are immutable values). */
+const orderCache = new WeakMap<readonly (readonly number[])[], WeakMap<Mempolicy, Map<number, readonly number[]>>>();
 
 function computeNodeOrder(
   policy: Mempolicy,
