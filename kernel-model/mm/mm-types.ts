@@ -78,6 +78,8 @@ export class MmStruct {
   thpPmdMapped = 0;
   /** Swap entries in the page tables. */
   swapEntries = 0;
+  /** Shares (or shared) anonymous pages copy-on-write with another mm since a fork. */
+  cowShared = false;
   /** PTE tables allocated. */
   ptePages = 0;
   /** Peak RSS in pages (VmHWM). */

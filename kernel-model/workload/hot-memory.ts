@@ -17,10 +17,14 @@
  *                        forEachPageRunAtLeast — O(1) per stream for uniform, sequential and strides that
  *                        divide 4096; O(C + log H) per zipf stream (one run per chunk, C ≤ 65536);
  *                        O(pages) for other strides;
- *                      a region where several streams' hot subsets overlap: a per-page sum of their
- *                        rates (addPageAccessRates, in stream order: the very sum a brute-force scan of
- *                        pageAccessRate makes), 512 × streams.
- *                    So the counts are exact: they equal a per-page comparison of pageAccessRate sums.
+ *                      a region where several streams' hot subsets overlap: when all but one give the
+ *                        whole region one rate (uniform or sequential spanning it), the runs of the
+ *                        remaining stream at the threshold less those rates (a JVM's young generation over
+ *                        its zipf old generation, rebuilt at every move of the young one); else a per-page
+ *                        sum of their rates (addPageAccessRates, in stream order: the very sum a
+ *                        brute-force scan of pageAccessRate makes), 512 × streams.
+ *                    So the counts are exact: they equal a per-page comparison of pageAccessRate sums (up
+ *                    to a rounding of the subtraction for a page whose rate sum equals the threshold).
  *   sample           O(regions): one `mm.pmd` lookup per region. A PMD-mapped region counts whole. A
  *                    PTE-mapped region with hot pages is counted exactly: an empty table means every hot
  *                    page is absent, a full table in an mm without swap entries means all are present (both
@@ -36,7 +40,7 @@
  */
 import { HPAGE_PMD_NR, PAGE_SIZE } from '../mm/constants.js';
 import { PTRS_PER_PTE } from '../mm/pgtable.js';
-import { addPageAccessRates, forEachPageRunAtLeast, hotSubset, regionMasses, type AccessStreamSpec } from './access-pattern.js';
+import { addPageAccessRates, forEachPageRunAtLeast, hotSubset, pageAccessRate, regionMasses, type AccessStreamSpec } from './access-pattern.js';
 import type { Kernel } from '../kernel.js';
 
 /** The default hot threshold: 1 access per second on a 4 KiB page. */
@@ -240,6 +244,39 @@ function regionRate(spec: AccessStreamSpec, pmdIdx: number): number {
   return i >= 0 && i < masses.length ? spec.ratePerSec * masses[i] : 0;
 }
 
+/**
+ * Which pages of the region at `first` are hot when several streams cover it. When all but at most one
+ * of them give every page of the region the same rate (a uniform or sequential stream whose hot subset
+ * spans the region), the hot pages are those where the remaining stream's rate reaches the threshold
+ * less the constant rates: its runs, O(runs). Otherwise the rates are summed page by page.
+ */
+function mixedHotFlags(specs: readonly AccessStreamSpec[], first: number, threshold: number): Uint8Array {
+  const flags = new Uint8Array(HPAGE_PMD_NR);
+  const end = first + HPAGE_PMD_NR;
+  let constant = 0;
+  let varying: AccessStreamSpec | undefined;
+  let simple = true;
+  for (const spec of specs) {
+    if (spec.ratePerSec <= 0) continue;
+    const { firstPage, pages } = hotSubset(spec);
+    if (firstPage >= end || firstPage + pages <= first) continue;
+    const uniform = spec.pattern === 'uniform' || spec.pattern === 'sequential';
+    if (uniform && firstPage <= first && firstPage + pages >= end) constant += pageAccessRate(spec, first);
+    else if (varying === undefined) varying = spec;
+    else simple = false;
+  }
+  if (simple) {
+    const rest = threshold - constant;
+    if (rest <= 0) flags.fill(1);
+    else if (varying) forEachPageRunAtLeast(varying, rest, first, end, (a, b) => flags.fill(1, a - first, b - first));
+    return flags;
+  }
+  const sums = new Float64Array(HPAGE_PMD_NR);
+  for (const spec of specs) if (spec.ratePerSec > 0) addPageAccessRates(spec, first, sums);
+  for (let i = 0; i < HPAGE_PMD_NR; i++) if (sums[i] >= threshold) flags[i] = 1;
+  return flags;
+}
+
 /** Builds the per-region hot counts of a set of streams (see the file comment for the cost). */
 function buildLayout(specs: readonly AccessStreamSpec[], threshold: number): HotLayout {
   const owners = new Map<number, number>();
@@ -287,16 +324,9 @@ function buildLayout(specs: readonly AccessStreamSpec[], threshold: number): Hot
     let rate = 0;
     for (const spec of specs) if (spec.ratePerSec > 0) rate += regionRate(spec, keys[r]);
     layout.rate[r] = rate;
-    const sums = new Float64Array(HPAGE_PMD_NR);
-    for (const spec of specs) if (spec.ratePerSec > 0) addPageAccessRates(spec, first, sums);
-    const flags = new Uint8Array(HPAGE_PMD_NR);
+    const flags = mixedHotFlags(specs, first, threshold);
     let count = 0;
-    for (let i = 0; i < HPAGE_PMD_NR; i++) {
-      if (sums[i] >= threshold) {
-        flags[i] = 1;
-        count++;
-      }
-    }
+    for (let i = 0; i < HPAGE_PMD_NR; i++) count += flags[i];
     layout.hotPages[r] = count;
     if (count > 0) layout.mixedHot.set(r, flags);
   }

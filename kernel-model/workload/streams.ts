@@ -37,6 +37,8 @@ import type { Kernel } from '../kernel.js';
 
 /** Cycles per millisecond of the cost model's notional 1 GHz clock. */
 const CYCLES_PER_MS = 1e6;
+/** Pages marked, as a multiple of a region's pages, after which the region counts as all young. */
+const MARK_SATURATION = 2;
 /** PTEs sampled per small-page region to classify it. */
 const PTE_SAMPLES = 8;
 
@@ -59,15 +61,23 @@ interface Stream {
   readonly cursor: StreamCursor;
   /** What the last ticks derived per 2 MiB region, for the current spec (see RegionCache). */
   regions: RegionCache | undefined;
+  /** At the last tick every page of its range was present (none absent or swapped). */
+  allPresent: boolean;
 }
 
 /**
- * Per region of a stream, what was derived from its PTE table at the table's version: the mapping
- * split, and the youngClears epoch at which every page of the region was last marked young. While the
- * table is unchanged the split still holds; while also no accessed bit anywhere was cleared, a region
- * whose pages were all marked is still all young and need not be walked again. Both are exact: they
- * only skip work whose result is already in place. (Reading 8 PTEs and up to 512 frames per region
- * per tick is memory-bound; this is what keeps long simulations fast.)
+ * Per region of a stream, what was derived from its PTE table at the table's version, and how much of
+ * it has been marked young. Reading 8 PTEs and up to 512 frames per region per tick is memory-bound; this
+ * is what keeps long simulations fast.
+ *   - The mapping split (local, remote, swapped shares) and whether every entry is a present page other
+ *     than the zero page hold while the table is unchanged: exact.
+ *   - Marking: while the table is unchanged and no accessed bit anywhere was cleared (PageFrames.
+ *     youngClears), marked pages stay young. A region whose tick touches every page is marked once; one
+ *     whose ticks touch a random part of it is marked until twice its pages have been marked in all —
+ *     by then ~86% of its pages carry the bit, and every page with a non-negligible rate does — and
+ *     then left alone until a table change or a clear. The second is an approximation: it saves marking
+ *     the rarely touched pages of cold regions every second, which nothing reads before a reclaim pass
+ *     (whose clearing restarts the marking anyway).
  */
 interface RegionCache {
   readonly spec: AccessStreamSpec;
@@ -77,8 +87,12 @@ interface RegionCache {
   readonly local: Float64Array;
   readonly remote: Float64Array;
   readonly swapped: Float64Array;
+  /** Every entry of the table present and not the zero page (nothing a fault would change but content). */
+  readonly complete: Uint8Array;
   readonly distance: Float64Array;
-  readonly markedAt: Float64Array;
+  /** Pages marked young since `markEpoch` (the youngClears count then); reset when the table changes. */
+  readonly marks: Float64Array;
+  readonly markEpoch: Float64Array;
 }
 
 function newRegionCache(spec: AccessStreamSpec, node: number, regions: number): RegionCache {
@@ -90,8 +104,10 @@ function newRegionCache(spec: AccessStreamSpec, node: number, regions: number): 
     local: new Float64Array(regions),
     remote: new Float64Array(regions),
     swapped: new Float64Array(regions),
+    complete: new Uint8Array(regions),
     distance: new Float64Array(regions),
-    markedAt: new Float64Array(regions).fill(-1),
+    marks: new Float64Array(regions),
+    markEpoch: new Float64Array(regions).fill(-1),
   };
 }
 
@@ -120,7 +136,7 @@ export class AccessStreams {
     validateAccessStreamSpec(spec);
     this.checkMapped(task, spec);
     const id = this.nextId++;
-    this.streams.set(id, { id, pid: task.pid, spec, cursor: createStreamCursor(), regions: undefined });
+    this.streams.set(id, { id, pid: task.pid, spec, cursor: createStreamCursor(), regions: undefined, allPresent: false });
     this.ensureTicking();
     return id;
   }
@@ -131,6 +147,7 @@ export class AccessStreams {
     validateAccessStreamSpec(spec);
     this.checkMapped(task, spec);
     s.spec = spec;
+    s.allPresent = false;
   }
 
   remove(task: Task, id: number): void {
@@ -189,16 +206,19 @@ export class AccessStreams {
   private runStream(task: Task, s: Stream): void {
     const k = this.k;
     const tickMs = this.options.tickMs;
-    const touched = sampleTouchedPages(s.spec, tickMs, k.prng, this.options.maxFaultPagesPerTick, s.cursor);
-    for (let i = 0; i < touched.pages.length && task.alive; i++) {
-      const addr = touched.pages[i] * PAGE_SIZE;
-      const vma = task.mm.findVma(addr);
-      if (!vma || !(vma.flags & VM.READ)) continue;
-      const write = touched.written[i] && (vma.flags & VM.WRITE) !== 0;
-      k.memory.access(task, vma, addr, write, write ? k.newContent() : 0);
+    if (this.mayFault(task, s)) {
+      const touched = sampleTouchedPages(s.spec, tickMs, k.prng, this.options.maxFaultPagesPerTick, s.cursor);
+      for (let i = 0; i < touched.pages.length && task.alive; i++) {
+        const addr = touched.pages[i] * PAGE_SIZE;
+        const vma = task.mm.findVma(addr);
+        if (!vma || !(vma.flags & VM.READ)) continue;
+        const write = touched.written[i] && (vma.flags & VM.WRITE) !== 0;
+        k.memory.access(task, vma, addr, write, write ? k.newContent() : 0);
+      }
+      if (!task.alive) return;
     }
-    if (!task.alive) return;
     const split = this.markAndSplit(task, s, tickMs);
+    s.allPresent = split.allPresent && task.mm.swapEntries === 0;
     const accesses = (s.spec.ratePerSec * tickMs) / 1000;
     const base = { remoteDistance: split.remoteDistance, workingSetBytes: workingSet(s.spec), pattern: s.spec.pattern, theta: s.spec.theta, strideBytes: s.spec.strideBytes };
     const cost = mmuCostPerAccess({ ...base, mapping: split.mapping });
@@ -212,8 +232,30 @@ export class AccessStreams {
     task.utimeMs += (accesses * cost.cyclesPerAccess) / CYCLES_PER_MS;
   }
 
+  /**
+   * Whether step 1 can change anything. Accessing a present page through the fault path only sets its
+   * accessed, dirty and content state; step 2 sets the accessed bits, nothing reads a private anonymous
+   * page's dirty bit, and its content matters only to KSM. So a stream needs no fault-path accesses
+   * while every page of its range was present at the last tick, its mm shares nothing copy-on-write
+   * since a fork, NUMA balancing makes no hinting faults, and KSM is not looking at the range.
+   */
+  private mayFault(task: Task, s: Stream): boolean {
+    const k = this.k;
+    if (!s.allPresent || task.mm.cowShared || k.numaBalancing.active) return true;
+    if (k.ksm.run === 0) return false;
+    if (task.memoryMerge) return true;
+    const end = s.spec.start + s.spec.length;
+    for (let a = s.spec.start; a < end; ) {
+      const vma = task.mm.findVma(a);
+      if (!vma) return true;
+      if (vma.flags & VM.MERGEABLE) return true;
+      a = vma.end;
+    }
+    return false;
+  }
+
   /** Steps 2 and 3 of the tick: set accessed bits region by region and split the mass by mapping. */
-  private markAndSplit(task: Task, s: Stream, tickMs: number): { mapping: MappingSplit; remoteDistance: number } {
+  private markAndSplit(task: Task, s: Stream, tickMs: number): { mapping: MappingSplit; remoteDistance: number; allPresent: boolean } {
     const k = this.k;
     const f = k.frames;
     const spec = s.spec;
@@ -223,6 +265,7 @@ export class AccessStreams {
     const m = { thpLocal: 0, thpRemote: 0, smallLocal: 0, smallRemote: 0, swapped: 0 };
     let remoteMass = 0;
     let remoteDistanceSum = 0;
+    let allPresent = true;
     const firstPage = spec.start / PAGE_SIZE;
     const endPage = firstPage + spec.length / PAGE_SIZE;
     for (let page = firstPage, r = 0; page < endPage; r++) {
@@ -239,11 +282,13 @@ export class AccessStreams {
       const e = task.mm.pmd.get(pmdIdx);
       if (e === undefined) {
         m.smallLocal += mass;
+        allPresent = false;
         continue;
       }
       if (e < 0) {
         const head = -e - 1;
-        if (touched > 0 && head !== k.huge.hugeZeroPfn) f.set(head, PG.young);
+        if (head === k.huge.hugeZeroPfn) allPresent = false;
+        else if (touched > 0) f.set(head, PG.young);
         const node = k.nodeOfPfn(head);
         if (node === task.node) m.thpLocal += mass;
         else {
@@ -255,9 +300,15 @@ export class AccessStreams {
       }
       const version = k.pgtables.versionOf(e);
       const unchanged = cache.table[r] === e && cache.version[r] === version;
-      if (touched > 0 && !(unchanged && touched === count && cache.markedAt[r] === f.youngClears)) {
-        this.markPtes(e, from % PTRS_PER_PTE, count, touched);
-        cache.markedAt[r] = touched === count ? f.youngClears : -1;
+      if (touched > 0) {
+        if (!unchanged || cache.markEpoch[r] !== f.youngClears) {
+          cache.marks[r] = 0;
+          cache.markEpoch[r] = f.youngClears;
+        }
+        if (cache.marks[r] < MARK_SATURATION * count) {
+          this.markPtes(e, from % PTRS_PER_PTE, count, touched);
+          cache.marks[r] += touched === count ? MARK_SATURATION * count : touched;
+        }
       }
       if (!unchanged) {
         const c = this.classify(task, e, from % PTRS_PER_PTE, count);
@@ -267,7 +318,9 @@ export class AccessStreams {
         cache.remote[r] = c.remote;
         cache.swapped[r] = c.swapped;
         cache.distance[r] = c.remoteDistance;
+        cache.complete[r] = this.complete(e) ? 1 : 0;
       }
+      if (cache.complete[r] === 0) allPresent = false;
       const remote = cache.remote[r];
       m.smallLocal += mass * cache.local[r];
       m.smallRemote += mass * remote;
@@ -277,7 +330,7 @@ export class AccessStreams {
     }
     const total = m.thpLocal + m.thpRemote + m.smallLocal + m.smallRemote + m.swapped || 1;
     const mapping = { thpLocal: m.thpLocal / total, thpRemote: m.thpRemote / total, smallLocal: m.smallLocal / total, smallRemote: m.smallRemote / total, swapped: m.swapped / total };
-    return { mapping, remoteDistance: remoteMass > 0 ? remoteDistanceSum / remoteMass : 20 };
+    return { mapping, remoteDistance: remoteMass > 0 ? remoteDistanceSum / remoteMass : 20, allPresent };
   }
 
   /**
@@ -307,6 +360,19 @@ export class AccessStreams {
       const pte = k.pgtables.entries[t * PTRS_PER_PTE + first + Math.floor(offset + i * step)];
       if (pte > 0) k.frames.flags[ptePfn(pte)] |= PG.young;
     }
+  }
+
+  /** Whether every entry of PTE table `t` maps a present page other than the zero page. */
+  private complete(t: number): boolean {
+    const k = this.k;
+    if (k.pgtables.usedEntries(t) < PTRS_PER_PTE) return false;
+    const entries = k.pgtables.entries;
+    const zero = k.zeroPfn;
+    for (let i = t * PTRS_PER_PTE, end = i + PTRS_PER_PTE; i < end; i++) {
+      const pte = entries[i];
+      if (pte <= 0 || ptePfn(pte) === zero) return false;
+    }
+    return true;
   }
 
   /** Fractions of a small-page region that are present locally, remotely, or swapped (sampled). */
