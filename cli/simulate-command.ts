@@ -42,6 +42,8 @@ export function simulateCommand(): Command {
     .option('--duration <d>', "simulated time to run, e.g. 90s, 10m, 2h (default: the scenario's)", durationOption)
     .option('--seed <n>', "PRNG seed (default: the scenario's)", seedOption)
     .option('--json <file>', 'also write the summary, per-process figures and the time series as JSON')
+    // A malformed option ends in a CommanderError that main.ts turns into exit code 2, as check does.
+    .exitOverride()
     .addHelpText(
       'after',
       '\nThe summary goes to stdout and depends only on the scenario and the seed; progress and the wall-clock\n' +

@@ -87,6 +87,14 @@ function pollute(sim: SimKernel, node: number, managedPages: number, age: AgeSpe
   const addr = sim.mmap(pid, blocks * PAGEBLOCK_PAGES * PAGE, { align: PAGEBLOCK_PAGES * PAGE });
   // One write per 2 MiB faults in each huge page (its other subpages stay zero-filled).
   for (let b = 0; b < blocks; b++) sim.touch(pid, addr + b * PAGEBLOCK_PAGES * PAGE, PAGE);
+  // What is left over, less than a pageblock, is filled with small pages: left free, it would take the
+  // first kernel allocations before the holes do (an unmovable fallback claims the largest free block).
+  const rest = zone.nrFree - zone.watermark[2] - 64;
+  if (rest > 0) {
+    const small = sim.mmap(pid, rest * PAGE);
+    sim.madvise(pid, small, rest * PAGE, 'MADV_NOHUGEPAGE');
+    sim.touch(pid, small, rest * PAGE);
+  }
   const prng = kernelOf(sim).prng;
   let left = kernelPages;
   for (let i = 0; i < polluted && left > 0; i++) {

@@ -118,6 +118,21 @@ export class ScenarioRun {
       this.timeline.pop()!();
     }
     this.moveClock(target);
+    this.reapKilled();
+  }
+
+  /**
+   * Records the processes the OOM killer ended while another task was allocating (not in one of their
+   * own calls, which `guard` sees): only `stopProcess` exits a workload process, so a started one that
+   * is gone without being marked was killed.
+   */
+  private reapKilled(): void {
+    const live = new Set(this.sim.listPids());
+    for (const p of this.processes) {
+      if (p.pid === undefined || p.exited || live.has(p.pid)) continue;
+      p.exited = true;
+      p.endReason ??= 'oom-killed';
+    }
   }
 
   private moveClock(t: number): void {
