@@ -39,45 +39,41 @@ export const reportedVmstat = [
 ] as const;
 export type ReportedVmstat = (typeof reportedVmstat)[number];
 
-/** One process's figures. */
-export interface ProcessMetrics {
-  workload: string;
-  index: number;
-  pid: number;
-  comm: string;
-  node: number;
+/** Figures of a process, and of a workload's processes together. */
+export interface MemoryFigures {
   /** Resident memory at the end (VmRSS), or when it exited. */
   rssBytes: number;
   /** AnonHugePages of smaps_rollup at the end. */
   anonHugeBytes: number;
   /** Hot memory at the end. */
   hotBytes: number;
+  /** THP-mapped share of hot memory, time-averaged and at the end. */
   hotThpCoverage: number;
   hotThpCoverageEnd: number;
   /** Share of its hot THP-mapped memory on another node than its home node (time-averaged). */
   remoteThpShare: number;
   mmuOverheadPct: number;
   speedVs4k: number;
-  accessesPerSec: number;
   faultStallMs: number;
+}
+
+/** One process's figures. */
+export interface ProcessMetrics extends MemoryFigures {
+  workload: string;
+  index: number;
+  pid: number;
+  comm: string;
+  node: number;
+  accessesPerSec: number;
   collapseStallMs: number;
   cpuMs: number;
   ended: 'running' | 'stopped' | 'oom-killed' | 'not started';
 }
 
 /** A workload's processes together. */
-export interface WorkloadMetrics {
+export interface WorkloadMetrics extends MemoryFigures {
   workload: string;
   processes: number;
-  rssBytes: number;
-  anonHugeBytes: number;
-  hotBytes: number;
-  hotThpCoverage: number;
-  hotThpCoverageEnd: number;
-  remoteThpShare: number;
-  mmuOverheadPct: number;
-  speedVs4k: number;
-  faultStallMs: number;
   oomKilled: number;
 }
 
