@@ -32,7 +32,7 @@ import {
   type AccessStreamSpec,
   type StreamCursor,
 } from './access-pattern.js';
-import { mmuCostPerAccess, type MappingSplit } from './mmu-cost.js';
+import { mmuCostPerAccess, type MappingSplit, type MmuCost } from './mmu-cost.js';
 import type { Kernel } from '../kernel.js';
 
 /** Cycles per millisecond of the cost model's notional 1 GHz clock. */
@@ -63,6 +63,12 @@ interface Stream {
   regions: RegionCache | undefined;
   /** At the last tick every page of its range was present (none absent or swapped). */
   allPresent: boolean;
+  /** The last pricing (see AccessStreams.priced). */
+  priced: { spec: AccessStreamSpec; mapping: MappingSplit; remoteDistance: number; cost: MmuCost; baseline: MmuCost } | undefined;
+}
+
+function sameSplit(a: MappingSplit, b: MappingSplit): boolean {
+  return a.thpLocal === b.thpLocal && a.thpRemote === b.thpRemote && a.smallLocal === b.smallLocal && a.smallRemote === b.smallRemote && a.swapped === b.swapped;
 }
 
 /**
@@ -136,7 +142,7 @@ export class AccessStreams {
     validateAccessStreamSpec(spec);
     this.checkMapped(task, spec);
     const id = this.nextId++;
-    this.streams.set(id, { id, pid: task.pid, spec, cursor: createStreamCursor(), regions: undefined, allPresent: false });
+    this.streams.set(id, { id, pid: task.pid, spec, cursor: createStreamCursor(), regions: undefined, allPresent: false, priced: undefined });
     this.ensureTicking();
     return id;
   }
@@ -220,9 +226,7 @@ export class AccessStreams {
     const split = this.markAndSplit(task, s, tickMs);
     s.allPresent = split.allPresent && task.mm.swapEntries === 0;
     const accesses = (s.spec.ratePerSec * tickMs) / 1000;
-    const base = { remoteDistance: split.remoteDistance, workingSetBytes: workingSet(s.spec), pattern: s.spec.pattern, theta: s.spec.theta, strideBytes: s.spec.strideBytes };
-    const cost = mmuCostPerAccess({ ...base, mapping: split.mapping });
-    const baseline = mmuCostPerAccess({ ...base, mapping: { thpLocal: 0, thpRemote: 0, smallLocal: 1, smallRemote: 0 } });
+    const { cost, baseline } = this.priced(s, split.mapping, split.remoteDistance);
     const p = this.perf.get(task.pid) ?? { accesses: 0, cycles: 0, walkCycles: 0, baselineCycles: 0 };
     p.accesses += accesses;
     p.cycles += accesses * cost.cyclesPerAccess;
@@ -230,6 +234,21 @@ export class AccessStreams {
     p.baselineCycles += accesses * baseline.cyclesPerAccess;
     this.perf.set(task.pid, p);
     task.utimeMs += (accesses * cost.cyclesPerAccess) / CYCLES_PER_MS;
+  }
+
+  /**
+   * The MMU cost model's price of an access of the stream under this mapping split, and on 4 KiB local
+   * pages. A pure function of its inputs, so the last answer is kept per stream and reused while the
+   * split is unchanged (the steady state of most streams).
+   */
+  private priced(s: Stream, mapping: MappingSplit, remoteDistance: number): { cost: MmuCost; baseline: MmuCost } {
+    const last = s.priced;
+    if (last && last.spec === s.spec && last.remoteDistance === remoteDistance && sameSplit(last.mapping, mapping)) return last;
+    const base = { remoteDistance, workingSetBytes: workingSet(s.spec), pattern: s.spec.pattern, theta: s.spec.theta, strideBytes: s.spec.strideBytes };
+    const cost = mmuCostPerAccess({ ...base, mapping });
+    const baseline = mmuCostPerAccess({ ...base, mapping: { thpLocal: 0, thpRemote: 0, smallLocal: 1, smallRemote: 0 } });
+    s.priced = { spec: s.spec, mapping, remoteDistance, cost, baseline };
+    return s.priced;
   }
 
   /**
