@@ -10,6 +10,7 @@ import { DEFAULT_HOT_THRESHOLD_PER_SEC, measureHotMemory, type HotMemory } from 
 export { kernelOf } from './sim-kernel.js';
 export type { Kernel } from './kernel.js';
 export { PageFrames } from './mm/page-flags.js';
+export { PageKind } from './mm/constants.js';
 export { Vm, vmstatNames, type VmstatName } from './mm/vmstat-items.js';
 export type { PageReportingSnapshot } from './mm/page-reporting.js';
 export { DEFAULT_HOT_THRESHOLD_PER_SEC, type HotMemory } from './workload/hot-memory.js';

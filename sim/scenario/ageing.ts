@@ -18,7 +18,7 @@
  * takes seconds, not minutes.)
  */
 import type { SimKernel } from '../../kernel-model/index.js';
-import { kernelOf } from '../../kernel-model/evaluation.js';
+import { kernelOf, PageKind, type Kernel } from '../../kernel-model/evaluation.js';
 import type { MachineSpec } from './schema.js';
 
 const PAGE = 4096;
@@ -34,6 +34,8 @@ const ENABLED = '/sys/kernel/mm/transparent_hugepage/enabled';
 const MIN_FREE = '/proc/sys/vm/min_free_kbytes';
 const SCALE = '/proc/sys/vm/watermark_scale_factor';
 const BOOST = '/proc/sys/vm/watermark_boost_factor';
+/** Index of the high watermark (enum zone_watermarks). */
+const WMARK_HIGH = 2;
 
 /** Ages the machine (see the file comment); advances simulated time by the settle period. */
 export function ageMachine(sim: SimKernel, age: AgeSpec): void {
@@ -53,7 +55,7 @@ export function ageMachine(sim: SimKernel, age: AgeSpec): void {
     sim.writeFile(MIN_FREE, '128');
     sim.writeFile(SCALE, '1');
     sim.writeFile(BOOST, '0');
-    for (const zone of k.zones) if (aged(age, zone.node)) pollute(sim, zone.node, zone.managed, age, spread);
+    for (const zone of k.zones) if (aged(age, zone.node)) pollute(sim, zone.node, age, spread);
     sim.writeFile(BOOST, boost);
     sim.writeFile(SCALE, scale);
     sim.writeFile(MIN_FREE, minFree);
@@ -69,15 +71,21 @@ function aged(age: AgeSpec, node: number): boolean {
   return age.nodes === undefined || age.nodes.includes(node);
 }
 
-function pollute(sim: SimKernel, node: number, managedPages: number, age: AgeSpec, spread: number): void {
+/** Free pages the filler may take: all but the high watermark and a few pages for its page tables. */
+function spare(zone: Kernel['zones'][number]): number {
+  return zone.nrFree - zone.wmark(WMARK_HIGH) - 64;
+}
+
+function pollute(sim: SimKernel, node: number, age: AgeSpec, spread: number): void {
   const zone = kernelOf(sim).zones[node];
+  const managedPages = zone.managed;
   const unmovable = Math.round(managedPages * (age.unmovable ?? 0));
   const reclaimable = Math.round(managedPages * (age.reclaimable ?? 0));
   const kernelPages = unmovable + reclaimable;
   if (kernelPages === 0) return;
-  // Leave the high watermark free so that filling wakes no reclaim.
-  // The filler's own page tables take one page per 512 it maps (deposited with each huge page).
-  const fillPages = Math.floor(((zone.nrFree - zone.watermark[2] - 64) * 512) / 513);
+  // Filling stops at the high watermark, so that it wakes no reclaim. The filler's own page tables take
+  // one page per 512 it maps (deposited with each huge page).
+  const fillPages = Math.floor((spare(zone) * 512) / 513);
   const blocks = Math.floor(fillPages / PAGEBLOCK_PAGES);
   if (blocks <= 0) return;
   const polluted = Math.max(1, Math.min(blocks, Math.round((managedPages / PAGEBLOCK_PAGES) * spread)));
@@ -89,7 +97,7 @@ function pollute(sim: SimKernel, node: number, managedPages: number, age: AgeSpe
   for (let b = 0; b < blocks; b++) sim.touch(pid, addr + b * PAGEBLOCK_PAGES * PAGE, PAGE);
   // What is left over, less than a pageblock, is filled with small pages: left free, it would take the
   // first kernel allocations before the holes do (an unmovable fallback claims the largest free block).
-  const rest = zone.nrFree - zone.watermark[2] - 64;
+  const rest = spare(zone);
   if (rest > 0) {
     const small = sim.mmap(pid, rest * PAGE);
     sim.madvise(pid, small, rest * PAGE, 'MADV_NOHUGEPAGE');
@@ -123,7 +131,7 @@ export function pageblockPollution(sim: SimKernel): { node: number; pageblocks: 
       const end = Math.min(zone.endPfn, start + PAGEBLOCK_PAGES);
       for (let pfn = start; pfn < end; pfn++) {
         const kind = k.frames.kind(pfn);
-        if (kind === 3 || kind === 4 || kind === 5) {
+        if (kind === PageKind.SlabReclaimable || kind === PageKind.KernelUnmovable || kind === PageKind.PageTable) {
           polluted++;
           break;
         }

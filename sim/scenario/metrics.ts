@@ -15,7 +15,7 @@
  */
 import type { SimKernel, StallTimes } from '../../kernel-model/index.js';
 import { hotMemory } from '../../kernel-model/evaluation.js';
-import { parseVmstat } from '../../daemon/kernel-port/procfs-parsers.js';
+import { parseKeyValueKb, parseSmapsRollup, parseStatus, parseVmstat } from '../../daemon/kernel-port/procfs-parsers.js';
 import type { ScenarioRun } from './runner.js';
 
 /** vmstat counters a summary reports, as deltas over the scenario (after ageing). */
@@ -131,7 +131,7 @@ export class MetricsRecorder {
   private lastWalk = 0;
 
   constructor(private readonly run: ScenarioRun) {
-    run.beforeExit = (pid) => this.captureFinal(pid);
+    run.beforeExit = (pid) => this.captureFinal(pid, true);
     this.startVmstat = parseVmstat(run.sim.readFile('/proc/vmstat'));
     this.startThreads = run.sim.kernelThreadCpu();
   }
@@ -159,8 +159,7 @@ export class MetricsRecorder {
       hot += h.hotBytes;
       covered += h.hotThpBytes;
     }
-    const meminfo = sim.readFile('/proc/meminfo');
-    const anonHuge = kbField(meminfo, 'AnonHugePages');
+    const meminfo = parseKeyValueKb(sim.readFile('/proc/meminfo'));
     const dCycles = cycles - this.lastCycles;
     const dWalk = walk - this.lastWalk;
     this.lastCycles = cycles;
@@ -170,22 +169,21 @@ export class MetricsRecorder {
       hotBytes: hot,
       hotThpBytes: covered,
       mmuOverheadPct: dCycles > 0 ? (100 * dWalk) / dCycles : 0,
-      anonHugeBytes: anonHuge,
-      swapUsedBytes: kbField(meminfo, 'SwapTotal') - kbField(meminfo, 'SwapFree'),
+      anonHugeBytes: kb(meminfo, 'AnonHugePages'),
+      swapUsedBytes: swapUsed(meminfo),
     });
   }
 
   /**
    * Records a process's final state; the runner calls it just before the process exits so that its
-   * figures survive the exit.
+   * figures survive the exit. A process the OOM killer ended (`alive` false) has no files left to read.
    */
-  captureFinal(pid: number): void {
+  captureFinal(pid: number, alive: boolean): void {
     const sim = this.run.sim;
     const a = this.accOf(pid);
-    const alive = sim.listPids().includes(pid);
     a.final = {
-      rss: alive ? kbField(sim.readFile(`/proc/${pid}/status`), 'VmRSS') : 0,
-      anonHuge: alive ? kbField(sim.readFile(`/proc/${pid}/smaps_rollup`), 'AnonHugePages') : 0,
+      rss: alive ? kb(parseStatus(sim.readFile(`/proc/${pid}/status`)).kb, 'VmRSS') : 0,
+      anonHuge: alive ? kb(parseSmapsRollup(sim.readFile(`/proc/${pid}/smaps_rollup`)).fields, 'AnonHugePages') : 0,
       stalls: sim.stallTime(pid),
       cpuMs: cpuOf(sim, pid),
       perf: sim.perfCounters(pid),
@@ -195,7 +193,7 @@ export class MetricsRecorder {
   /** The figures of the run so far. */
   finish(): RunMetrics {
     const { sim } = this.run;
-    for (const p of this.run.processes) if (p.pid !== undefined && this.accOf(p.pid).final === undefined) this.captureFinal(p.pid);
+    for (const p of this.run.processes) if (p.pid !== undefined && this.accOf(p.pid).final === undefined) this.captureFinal(p.pid, !p.exited);
     const durationSec = Math.max(1, this.run.elapsedMs) / 1000;
     const processes: ProcessMetrics[] = this.run.processes.map((p) => {
       const base = { workload: p.workload.name, index: p.index, pid: p.pid ?? 0, comm: p.comm, node: p.node };
@@ -229,7 +227,7 @@ export class MetricsRecorder {
     for (const name of reportedVmstat) vmstat[name] = (vmNow.get(name) ?? 0) - (this.startVmstat.get(name) ?? 0);
     const threads = sim.kernelThreadCpu();
     const sum = (xs: number[]): number => xs.reduce((s, x) => s + x, 0);
-    const meminfo = sim.readFile('/proc/meminfo');
+    const meminfo = parseKeyValueKb(sim.readFile('/proc/meminfo'));
     const ksmRead = (f: string): number => Number(sim.readFile(`/sys/kernel/mm/ksm/${f}`).trim());
     let perfCycles = 0;
     let perfWalk = 0;
@@ -252,8 +250,8 @@ export class MetricsRecorder {
         kcompactd: sum(threads.kcompactd) - sum(this.startThreads.kcompactd),
       },
       ksm: { pagesShared: ksmRead('pages_shared'), pagesSharing: ksmRead('pages_sharing') },
-      swapUsedBytes: kbField(meminfo, 'SwapTotal') - kbField(meminfo, 'SwapFree'),
-      memFreeBytes: this.run.scenario.machine.nodes.map((_, n) => kbField(sim.readFile(`/sys/devices/system/node/node${n}/meminfo`), `Node ${n} MemFree`)),
+      swapUsedBytes: swapUsed(meminfo),
+      memFreeBytes: this.run.scenario.machine.nodes.map((_, n) => kb(parseKeyValueKb(sim.readFile(`/sys/devices/system/node/node${n}/meminfo`)), 'MemFree')),
       hotThpCoverage: ratio(allCovered, allHot),
       remoteThpShare: ratio(allRemote, allCovered),
       mmuOverheadPct: 100 * ratio(perfWalk, perfCycles),
@@ -305,10 +303,13 @@ function ratio(a: number, b: number): number {
   return b > 0 ? a / b : 0;
 }
 
-/** Bytes of a `Name:   N kB` line (meminfo, status, smaps_rollup). */
-function kbField(text: string, name: string): number {
-  const m = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(text);
-  return m ? Number(m[1]) * 1024 : 0;
+/** Bytes of a parsed `Name: N kB` field (0 when absent). */
+function kb(fields: ReadonlyMap<string, number>, name: string): number {
+  return (fields.get(name) ?? 0) * 1024;
+}
+
+function swapUsed(meminfo: ReadonlyMap<string, number>): number {
+  return kb(meminfo, 'SwapTotal') - kb(meminfo, 'SwapFree');
 }
 
 function cpuOf(sim: SimKernel, pid: number): number {

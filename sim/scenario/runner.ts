@@ -9,9 +9,10 @@
  * ageing time (`bootMs`).
  */
 import { SimKernel, SyscallError } from '../../kernel-model/index.js';
+import { parseKeyValueKb } from '../../daemon/kernel-port/procfs-parsers.js';
 import { ageMachine } from './ageing.js';
 import { accessSpecAt, changeTimes } from './stream-phases.js';
-import type { ChurnSpec, MappingSpec, Scenario, Workload } from './schema.js';
+import type { ChurnSpec, Scenario, Workload } from './schema.js';
 import { Timeline } from './timeline.js';
 
 const PAGE = 4096;
@@ -168,7 +169,7 @@ export class ScenarioRun {
         continue;
       }
       const count = w.count ?? 1;
-      const nodes = w.node === undefined ? [0] : typeof w.node === 'number' ? [w.node] : w.node;
+      const nodes = nodesOf(w, [0]);
       for (let i = 0; i < count; i++) {
         const base = w.comm ?? w.name;
         const comm = (count > 1 ? `${base.slice(0, 15 - String(i).length - 1)}-${i}` : base).slice(0, 15);
@@ -256,8 +257,8 @@ export class ScenarioRun {
     let child = -1;
     if (!this.guard(p, () => (child = this.sim.fork(p.pid!)))) return;
     this.children.add(child);
+    const sweepsPerSec = 1000 / Math.max(1000, lifetimeMs);
     for (const r of p.mappings) {
-      const sweepsPerSec = 1000 / Math.max(1000, lifetimeMs);
       this.sim.addAccessStream(child, { start: r.addr, length: r.size, ratePerSec: (r.size / 64) * sweepsPerSec, pattern: 'sequential', writeFraction: 0 });
     }
     this.timeline.at(this.elapsed + lifetimeMs, () => {
@@ -300,13 +301,13 @@ export class ScenarioRun {
 
   /** Kernel allocations and page-cache traffic, once per second over the nodes listed (default all). */
   private planChurn(w: Workload, c: ChurnSpec): void {
-    const nodes = w.node === undefined ? this.scenario.machine.nodes.map((_, i) => i) : typeof w.node === 'number' ? [w.node] : w.node;
+    const nodes = nodesOf(w, this.scenario.machine.nodes.map((_, i) => i));
     const start = w.start ?? 0;
-    const stop = w.stop ?? Infinity;
+    const stop = Math.min(w.stop ?? Infinity, start + (w.lifetime ?? Infinity));
+    const share = 1 / nodes.length;
     const tick = (t: number): void => {
       if (t >= stop) return;
       for (const node of nodes) {
-        const share = 1 / nodes.length;
         if (c.unmovable) this.sim.kernelAlloc(node, Math.round(c.unmovable * share), 'unmovable', c.unmovableLifetime ?? 600_000);
         if (c.reclaimable) this.sim.kernelAlloc(node, Math.round(c.reclaimable * share), 'reclaimable', c.reclaimableLifetime ?? 120_000);
         if (c.pageCache) this.sim.pageCacheAdd(node, Math.round(c.pageCache * share));
@@ -326,10 +327,14 @@ export class ScenarioRun {
   }
 }
 
+/** A workload's node list (`node: 0` or `node: [0, 1]`), or `fallback` when it names none. */
+function nodesOf(w: Workload, fallback: readonly number[]): readonly number[] {
+  return w.node === undefined ? fallback : typeof w.node === 'number' ? [w.node] : w.node;
+}
+
 /** Pages in the page cache (the Cached line of /proc/meminfo). */
 export function cachedPages(sim: SimKernel): number {
-  const m = /^Cached:\s+(\d+) kB$/m.exec(sim.readFile('/proc/meminfo'));
-  return m ? Number(m[1]) / 4 : 0;
+  return (parseKeyValueKb(sim.readFile('/proc/meminfo')).get('Cached') ?? 0) / 4;
 }
 
 /** FNV-1a of a string: a stable salt per (workload, mapping). */
@@ -361,4 +366,3 @@ function duplicatedContent(salt: number, page: number): number {
   return (0x80000000 | mix(salt, page)) >>> 0;
 }
 
-export type { MappingSpec };
