@@ -45,19 +45,23 @@ export class PageAllocator {
   /**
    * The fast path for many order-0 pages at once (as alloc_pages_bulk): takes pages while the low
    * watermark allows, node by node in the request's order, into `out`; returns how many it got. The
-   * caller falls back to `allocPages` (and its slow path) for the rest. Equivalent to as many fast-path
-   * `allocPages` calls, with the counters added once.
+   * caller falls back to `allocPages` (and its slow path) for the rest, or uses `allocPagesBulk`, which
+   * does. Equivalent to as many fast-path `allocPages` calls, with the counters added once.
    */
   allocBulk(req: AllocRequest, count: number, out: Int32Array): number {
-    const nodes = this.candidateNodes(req);
+    let nodes = this.candidateNodes(req);
+    // With zone_reclaim_mode the fast path reclaims the first node before spilling to the others: only
+    // the page-by-page path does that, so the bulk stays on the first node.
+    if (this.k.tunables.zoneReclaimMode !== 0 && nodes.length > 1) nodes = nodes.slice(0, 1);
     const f = this.k.frames;
     const mt = migrateTypeOfKind(req.kind);
     let got = 0;
     for (let i = 0; i < nodes.length && got < count; i++) {
       const zone = this.k.zones[nodes[i]];
-      const low = zone.wmark(WMARK_LOW);
       const first = got;
-      while (got < count && zone.nrFree - 1 > low) {
+      // zone_watermark_ok for order 0 before each page; the mark is read again each time because a
+      // fallback that claims a pageblock boosts it.
+      while (got < count && zone.nrFree > zone.wmark(WMARK_LOW)) {
         const pfn = this.k.buddy.rmqueue(zone, 0, mt);
         if (pfn < 0) break;
         f.initAllocated(pfn, req.kind);
@@ -67,6 +71,22 @@ export class PageAllocator {
     }
     if (this.k.pageReporting.enabled) for (let i = 0; i < got; i++) this.k.pageReporting.allocated(out[i], 1, req.task);
     return got;
+  }
+
+  /**
+   * alloc_pages_bulk with its fallback: the fast path for as many of `count` order-0 pages as the
+   * watermarks allow (`allocBulk`), and when that gets none, one page through `allocPages`, whose slow
+   * path wakes kswapd, reclaims or fails. Returns the pages put in `out`: 0 only when the allocation
+   * failed. A caller looping until it has its pages or gets 0 gets the pages, in the same order, and
+   * the counters of as many `allocPages` calls.
+   */
+  allocPagesBulk(req: AllocRequest, count: number, out: Int32Array): number {
+    const got = this.allocBulk(req, count, out);
+    if (got > 0 || !(count > 0)) return got;
+    const pfn = this.allocPages(req);
+    if (pfn < 0) return 0;
+    out[0] = pfn;
+    return 1;
   }
 
   /** The nodes the request may use, in order. */
@@ -175,5 +195,29 @@ export class PageAllocator {
     const node = this.k.nodeOfPfn(pfn);
     this.k.vmstat.countVmEvent(node, Vm.pgfree, 1 << order);
     this.k.buddy.freePages(pfn, order);
+  }
+
+  /**
+   * Frees the order-0 pages `pfns[from..to)` in that order (as free_pages_bulk / a folio batch):
+   * the same as as many `freePages(pfn, 0)` calls, with pgfree counted once per run of one node.
+   */
+  freeBulk(pfns: Int32Array, from: number, to: number): void {
+    const k = this.k;
+    let node = -1;
+    let run = 0;
+    for (let i = from; i < to; i++) {
+      const pfn = pfns[i];
+      k.memcg.uncharge(pfn, 1);
+      k.numaBalancing.framesFreed(pfn, 1);
+      const n = k.nodeOfPfn(pfn);
+      if (n !== node) {
+        if (run > 0) k.vmstat.countVmEvent(node, Vm.pgfree, run);
+        node = n;
+        run = 0;
+      }
+      run++;
+      k.buddy.freePages(pfn, 0);
+    }
+    if (run > 0) k.vmstat.countVmEvent(node, Vm.pgfree, run);
   }
 }

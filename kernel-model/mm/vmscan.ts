@@ -72,11 +72,7 @@ export class Vmscan {
 
   private lruAccount(pfn: number, sign: 1 | -1): void {
     const n = this.k.frames.has(pfn, PG.head) ? HPAGE_PMD_NR : 1;
-    const node = this.k.nodeOfPfn(pfn);
-    const item = this.lruItem(pfn);
-    this.k.vmstat.modNodeState(node, item, sign * n);
-    const zoneItem = zoneLruItem(item);
-    this.k.vmstat.modNodeState(node, zoneItem, sign * n);
+    this.lruCount(this.k.nodeOfPfn(pfn), this.lruItem(pfn), sign * n);
   }
 
   /** Puts a new page (or THP head) on the inactive list. */
@@ -93,6 +89,61 @@ export class Vmscan {
     if (!f.has(pfn, PG.lru)) return;
     this.lruAccount(pfn, -1);
     f.clear(pfn, PG.lru | PG.active | PG.referenced);
+  }
+
+  /**
+   * `lruAdd` for each of `pfns[from..to)` (a batch of new pages, as folio_batch_add_and_move does), with
+   * the list counts changed once per run of pages of one node and list.
+   */
+  lruAddBulk(pfns: Int32Array, from: number, to: number): void {
+    const f = this.k.frames;
+    let node = -1;
+    let item = -1;
+    let run = 0;
+    for (let i = from; i < to; i++) {
+      const pfn = pfns[i];
+      f.set(pfn, PG.lru);
+      f.clear(pfn, PG.active);
+      const n = this.k.nodeOfPfn(pfn);
+      const it = this.lruItem(pfn);
+      if (n !== node || it !== item) {
+        if (run > 0) this.lruCount(node, item, run);
+        node = n;
+        item = it;
+        run = 0;
+      }
+      run += f.has(pfn, PG.head) ? HPAGE_PMD_NR : 1;
+    }
+    if (run > 0) this.lruCount(node, item, run);
+  }
+
+  /** `lruDel` for each of `pfns[from..to)`, with the list counts changed once per run as in `lruAddBulk`. */
+  lruDelBulk(pfns: Int32Array, from: number, to: number): void {
+    const f = this.k.frames;
+    let node = -1;
+    let item = -1;
+    let run = 0;
+    for (let i = from; i < to; i++) {
+      const pfn = pfns[i];
+      if (!f.has(pfn, PG.lru)) continue;
+      const n = this.k.nodeOfPfn(pfn);
+      const it = this.lruItem(pfn);
+      if (n !== node || it !== item) {
+        if (run > 0) this.lruCount(node, item, -run);
+        node = n;
+        item = it;
+        run = 0;
+      }
+      run += f.has(pfn, PG.head) ? HPAGE_PMD_NR : 1;
+      f.clear(pfn, PG.lru | PG.active | PG.referenced);
+    }
+    if (run > 0) this.lruCount(node, item, -run);
+  }
+
+  /** Adds `pages` to list `item` of `node` and to its zone counterpart. */
+  private lruCount(node: number, item: number, pages: number): void {
+    this.k.vmstat.modNodeState(node, item, pages);
+    this.k.vmstat.modNodeState(node, zoneLruItem(item), pages);
   }
 
   /** Changes flags of an LRU page, keeping the per-list counts right. */

@@ -7,11 +7,14 @@
  *    blocks marked Reported (free page reporting);
  *  - each process's RSS counters match its page tables;
  *  - only in-use anonymous pages are charged to a memcg, and each memcg's usage (memory.current) equals
- *    the pages charged to it and its descendants; its THP count equals the THP heads charged to it.
+ *    the pages charged to it and its descendants; its THP count equals the THP heads charged to it;
+ *  - the page cache holds exactly the frames of kind PageCache, each once, each frame's `link0` its
+ *    index, and nr_file_pages counts them per node.
  */
 import assert from 'node:assert/strict';
 import type { Kernel } from '../../kernel-model/evaluation.js';
 import { PageKind } from '../../kernel-model/mm/constants.js';
+import { Vm } from '../../kernel-model/mm/vmstat.js';
 
 const BUDDY = 1;
 const HEAD = 2;
@@ -81,6 +84,27 @@ export function checkKernelInvariants(k: Kernel): void {
     assert.deepEqual([...k.rmap.ptesOf(pfn)].sort((a, b) => a - b), slots.sort((a, b) => a - b), `pfn ${pfn}: rmap disagrees with the page tables`);
   }
   checkMemcgInvariants(k, free);
+  checkPageCacheInvariants(k, free);
+}
+
+/** The page cache's array and the frames agree, and nr_file_pages counts its pages per node. */
+function checkPageCacheInvariants(k: Kernel, free: Uint8Array): void {
+  const f = k.frames;
+  const pc = k.pageCache;
+  const perNode = new Float64Array(k.zones.length);
+  for (let i = 0; i < pc.size; i++) {
+    const pfn = pc.pageAt(i);
+    assert.equal(free[pfn], 0, `page cache index ${i}: frame ${pfn} is free`);
+    assert.equal(f.kind(pfn), PageKind.PageCache, `page cache index ${i}: frame ${pfn} is of kind ${f.kind(pfn)}`);
+    assert.equal(f.link0[pfn], i, `page cache index ${i}: frame ${pfn} has link0 ${f.link0[pfn]}`);
+    perNode[k.nodeOfPfn(pfn)]++;
+  }
+  let frames = 0;
+  for (let p = 0; p < f.count; p++) if (free[p] === 0 && f.kind(p) === PageKind.PageCache) frames++;
+  assert.equal(frames, pc.size, `${frames} frames of kind PageCache but the page cache holds ${pc.size}`);
+  for (const z of k.zones) {
+    assert.equal(k.vmstat.node(z.node, Vm.nr_file_pages), perNode[z.node], `node ${z.node}: nr_file_pages disagrees with the page cache`);
+  }
 }
 
 /** memory.current of each memcg = pages charged to its subtree; only in-use anonymous pages are charged. */
