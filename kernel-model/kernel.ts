@@ -199,6 +199,7 @@ export class Kernel {
     for (const v of t.mm.vmas) this.memory.zapRange(t, v.start, v.end);
     for (const [pmdIdx, e] of [...t.mm.pmd]) if (e >= 0) this.memory.freePteTable(t.mm, pmdIdx);
     t.mm.vmas = [];
+    t.mm.leaveCowGroup();
     t.fds.clear();
     t.alive = false;
   }

@@ -17,8 +17,7 @@ let forkAnonVmaIds = 1_000_000_000;
 /** Copies `parent` into a new task with pid `pid`; returns the child. */
 export function copyProcess(k: Kernel, parent: Task, pid: number): Task {
   const mm = new MmStruct();
-  mm.cowShared = true;
-  parent.mm.cowShared = true;
+  mm.shareCowWith(parent.mm);
   mm.vmas = parent.mm.vmas.map((v) => ({
     ...v,
     flags: v.flags & ~VM.LOCKED,

@@ -66,20 +66,47 @@ export const NR_STALL_CAUSES = 7;
 /** Stall causes during which the task sleeps rather than runs. */
 const waitingStalls: ReadonlySet<StallCause> = new Set<StallCause>(['swapIn', 'collapse', 'memcgThrottle']);
 
+/**
+ * An mm's PMD table: PMD index → entry. A Map whose changes (set, delete, clear) are reported to
+ * `onChange` while one is attached: the access streams subscribe to the address spaces they run in, to
+ * revisit only the 2 MiB regions whose mapping changed.
+ */
+export class PmdMap extends Map<number, number> {
+  onChange: ((pmdIdx: number) => void) | undefined = undefined;
+
+  override set(pmdIdx: number, entry: number): this {
+    this.onChange?.(pmdIdx);
+    return super.set(pmdIdx, entry);
+  }
+
+  override delete(pmdIdx: number): boolean {
+    this.onChange?.(pmdIdx);
+    return super.delete(pmdIdx);
+  }
+
+  override clear(): void {
+    if (this.onChange) for (const pmdIdx of this.keys()) this.onChange(pmdIdx);
+    super.clear();
+  }
+}
+
 /** An address space. */
 export class MmStruct {
   /** Sorted by start, non-overlapping. */
   vmas: Vma[] = [];
   /** PMD index (address / 2 MiB) → entry: ≥ 0 a PTE table index, < 0 a PMD mapping of frame −entry−1. */
-  readonly pmd = new Map<number, number>();
+  readonly pmd = new PmdMap();
   /** Pages mapped by PTEs (anonymous, present), excluding the zero page. */
   anonPtePages = 0;
   /** PMD mappings of anonymous THPs. */
   thpPmdMapped = 0;
   /** Swap entries in the page tables. */
   swapEntries = 0;
-  /** Shares (or shared) anonymous pages copy-on-write with another mm since a fork. */
-  cowShared = false;
+  /**
+   * The address spaces this one shares anonymous pages with copy-on-write: a parent and the children it
+   * forked (and theirs) join one group and leave it at exit. Undefined before any fork.
+   */
+  cowGroup: { members: number } | undefined = undefined;
   /** PTE tables allocated. */
   ptePages = 0;
   /** Peak RSS in pages (VmHWM). */
@@ -88,6 +115,27 @@ export class MmStruct {
   peakVm = 0;
   /** Highest address of the top-down mmap area. */
   readonly mmapBase = 0x7f00_0000_0000;
+
+  /**
+   * Whether another live address space may still share an anonymous page of this one copy-on-write (so
+   * a write may copy). Once the others of its fork group have exited, its pages are its own again.
+   */
+  get cowShared(): boolean {
+    return this.cowGroup !== undefined && this.cowGroup.members > 1;
+  }
+
+  /** Joins `parent`'s copy-on-write group (fork). */
+  shareCowWith(parent: MmStruct): void {
+    parent.cowGroup ??= { members: 1 };
+    this.cowGroup = parent.cowGroup;
+    this.cowGroup.members++;
+  }
+
+  /** Leaves the copy-on-write group (exit). */
+  leaveCowGroup(): void {
+    if (this.cowGroup) this.cowGroup.members--;
+    this.cowGroup = undefined;
+  }
 
   /** The VMA containing `addr`, or undefined. */
   findVma(addr: number): Vma | undefined {

@@ -54,8 +54,12 @@ export class PageFrames {
   readonly mapcount: Uint16Array;
   readonly link0: Int32Array;
   readonly link1: Int32Array;
-  /** Times an accessed (young) bit was cleared: lets the access streams skip re-marking pages still young. */
-  youngClears = 0;
+  /**
+   * While set, every mapped frame (or THP head) whose accessed (young) bit is cleared is appended here:
+   * the access streams set it while they run and drain it each tick, to re-mark only the regions whose
+   * bits were cleared.
+   */
+  youngLog: number[] | undefined = undefined;
   /** Mapcounts of 0xffff or more live here (KSM pages shared by many). */
   private readonly bigMapcount = new Map<number, number>();
 
@@ -87,7 +91,9 @@ export class PageFrames {
   }
 
   clear(pfn: number, bit: number): void {
-    if (bit & PG.young) this.youngClears++;
+    if (bit & PG.young && this.flags[pfn] & PG.young && this.youngLog !== undefined && (this.mapcount[pfn] !== 0 || this.flags[pfn] & PG.head)) {
+      this.youngLog.push(pfn);
+    }
     this.flags[pfn] &= ~bit;
   }
 

@@ -32,6 +32,10 @@ export class PageTables {
   private used: Uint16Array;
   /** Bumped on every change of a table's entries (and on its reuse): lets readers cache what they derived. */
   private version: Uint32Array;
+  /** 1 while a table is listed in `changed`. */
+  private changedMark: Uint8Array;
+  /** Tables whose entries changed (or that were allocated or released) since the last drainChanged, each once. */
+  private changed: number[] = [];
   private capacity: number;
   private readonly freeTables: number[] = [];
   private next = 0;
@@ -46,11 +50,12 @@ export class PageTables {
     this.backing = new Int32Array(initialTables);
     this.used = new Uint16Array(initialTables);
     this.version = new Uint32Array(initialTables);
+    this.changedMark = new Uint8Array(initialTables);
   }
 
   /** Bytes held by the pool (for the bench). */
   get bytes(): number {
-    return this.capacity * (PTRS_PER_PTE * 4 + 4 + 8 + 4 + 2 + 4);
+    return this.capacity * (PTRS_PER_PTE * 4 + 4 + 8 + 4 + 2 + 4 + 1);
   }
 
   /** A new, empty table of `pid` at `pmdIndex`, backed by frame `pfn`. */
@@ -65,6 +70,7 @@ export class PageTables {
     this.backing[t] = pfn;
     this.used[t] = 0;
     this.version[t]++;
+    this.noteChange(t);
     this.entries.fill(0, t * PTRS_PER_PTE, (t + 1) * PTRS_PER_PTE);
     this.live++;
     return t;
@@ -74,13 +80,14 @@ export class PageTables {
   release(t: number): void {
     this.owner[t] = -1;
     this.version[t]++;
+    this.noteChange(t);
     this.freeTables.push(t);
     this.live--;
   }
 
   private grow(): void {
     const cap = this.capacity * 2;
-    const grow = <T extends Int32Array | Float64Array | Uint16Array | Uint32Array>(a: T, n: number): T => {
+    const grow = <T extends Int32Array | Float64Array | Uint8Array | Uint16Array | Uint32Array>(a: T, n: number): T => {
       const b = new (a.constructor as new (n: number) => T)(n);
       b.set(a);
       return b;
@@ -91,6 +98,7 @@ export class PageTables {
     this.backing = grow(this.backing, cap);
     this.used = grow(this.used, cap);
     this.version = grow(this.version, cap);
+    this.changedMark = grow(this.changedMark, cap);
     this.capacity = cap;
   }
 
@@ -106,6 +114,28 @@ export class PageTables {
     else if (old !== 0 && value === 0) this.used[t]--;
     this.entries[slot] = value;
     this.version[t]++;
+    this.noteChange(t);
+  }
+
+  private noteChange(t: number): void {
+    if (this.changedMark[t] !== 0) return;
+    this.changedMark[t] = 1;
+    this.changed.push(t);
+  }
+
+  /**
+   * Calls visit(t) once for every table changed since the last call (entries set, allocated or released;
+   * a released table's owner is −1) and forgets them. One consumer (the access streams) drains the list;
+   * it holds each table at most once, so it stays bounded when nobody drains it.
+   */
+  drainChanged(visit: (t: number) => void): void {
+    const list = this.changed;
+    if (list.length === 0) return;
+    this.changed = [];
+    for (const t of list) {
+      this.changedMark[t] = 0;
+      visit(t);
+    }
   }
 
   /** A number that changes whenever table `t`'s entries change. */

@@ -5,42 +5,51 @@
  *   per stream, per tick (default 1 s):
  *     1. faults   — a bounded sample of the pages it touched (sampleTouchedPages) is accessed through
  *                   the fault path, so unpopulated or swapped pages fault in and written pages change;
- *     2. young    — for every 2 MiB region with access mass m, the expected number of distinct pages
- *                   touched, n = pages × (1 − e^(−rate·m·tick/pages)), get their accessed bits set (the
- *                   THP head for a huge mapping): what reclaim's LRU and khugepaged's young check read;
- *     3. cost     — the access mass is split by how each region is mapped (THP or 4 KiB, local or
+ *     2. young    — the accessed bits of the pages it touched are set (the THP head for a huge mapping):
+ *                   what reclaim's LRU and khugepaged's young check read;
+ *     3. cost     — the access mass is split by how each 2 MiB region is mapped (THP or 4 KiB, local or
  *                   remote node, swapped) and the MMU cost model prices the tick's accesses; the task is
  *                   charged the cycles as user time and its perf-like counters grow.
  *
- * The per-region mapping split is refreshed every tick from the page tables (a few PTEs sampled per
- * small-page region), so the cost follows collapses, splits, migrations and swap-outs as they happen.
+ * What a tick costs is proportional to what changed, not to the memory a stream covers (RegionState):
+ *   - the kernel reports changes: PTE tables changed (PageTables.drainChanged), PMD entries changed
+ *     (PmdMap.onChange, subscribed per address space) and accessed bits cleared (PageFrames.youngLog);
+ *     only the regions they name are reclassified, and the split is kept as running sums;
+ *   - accessed bits are set on a schedule rather than every tick. After τ ticks of accesses at a expected
+ *     accesses per tick, a region of n pages has N(τ) = n·(1 − e^(−a·τ/n)) distinct pages touched
+ *     (uniform within the region). A region whose table changed or whose bits were cleared is marked at
+ *     once (τ = 1), then at τ = 2, 4, 8, ... up to N(τ) pages each time, until a·τ/n reaches
+ *     MARK_SATURATION (~86% of its pages young; every page with a non-negligible rate is). A region
+ *     touched less than once per tick is first marked at the τ where N(τ) reaches one page. Between two
+ *     marks the bits lag the ideal by at most a doubling of the elapsed time: an approximation that
+ *     readers (reclaim, khugepaged, smaps) cannot tell from real hardware's reference timing.
+ *   - step 1 is skipped while it cannot change anything (see mayFault).
  *
  * With NUMA balancing on, a touched page whose entry task_numa_work made PROT_NONE takes its NUMA
- * hinting fault in step 2 (and in step 1 through the fault path) before its accessed bit is set.
+ * hinting fault each tick (a walk of the stream's regions, only while PTEs are marked) and in step 1
+ * through the fault path.
  */
 import { Priority, type EventHandle } from '../engine/engine.js';
-import { HPAGE_PMD_NR, PAGE_SIZE } from '../mm/constants.js';
+import { PAGE_SIZE } from '../mm/constants.js';
 import { VM, type Task } from '../mm/mm-types.js';
 import { PG } from '../mm/page-flags.js';
-import { PTRS_PER_PTE, ptePfn } from '../mm/pgtable.js';
+import { PTRS_PER_PTE } from '../mm/pgtable.js';
 import { SyscallError } from '../syscall-error.js';
 import {
   createStreamCursor,
-  regionMasses,
   sampleTouchedPages,
   validateAccessStreamSpec,
   type AccessStreamSpec,
   type StreamCursor,
 } from './access-pattern.js';
 import { mmuCostPerAccess, type MappingSplit, type MmuCost } from './mmu-cost.js';
+import { RegionState } from './stream-regions.js';
 import type { Kernel } from '../kernel.js';
 
 /** Cycles per millisecond of the cost model's notional 1 GHz clock. */
 const CYCLES_PER_MS = 1e6;
-/** Pages marked, as a multiple of a region's pages, after which the region counts as all young. */
-const MARK_SATURATION = 2;
-/** PTEs sampled per small-page region to classify it. */
-const PTE_SAMPLES = 8;
+/** Frames mapped more often than this are not traced back to their regions when their bits are cleared. */
+const YOUNG_TRACE_MAX_MAPPINGS = 64;
 
 /** Perf-like counters of one task, from its access streams. */
 export interface PerfCounters {
@@ -59,8 +68,8 @@ interface Stream {
   readonly pid: number;
   spec: AccessStreamSpec;
   readonly cursor: StreamCursor;
-  /** What the last ticks derived per 2 MiB region, for the current spec (see RegionCache). */
-  regions: RegionCache | undefined;
+  /** What is known of each 2 MiB region, for the current spec (see RegionState). */
+  regions: RegionState | undefined;
   /** At the last tick every page of its range was present (none absent or swapped). */
   allPresent: boolean;
   /** The last pricing (see AccessStreams.priced). */
@@ -69,52 +78,6 @@ interface Stream {
 
 function sameSplit(a: MappingSplit, b: MappingSplit): boolean {
   return a.thpLocal === b.thpLocal && a.thpRemote === b.thpRemote && a.smallLocal === b.smallLocal && a.smallRemote === b.smallRemote && a.swapped === b.swapped;
-}
-
-/**
- * Per region of a stream, what was derived from its PTE table at the table's version, and how much of
- * it has been marked young. Reading 8 PTEs and up to 512 frames per region per tick is memory-bound; this
- * is what keeps long simulations fast.
- *   - The mapping split (local, remote, swapped shares) and whether every entry is a present page other
- *     than the zero page hold while the table is unchanged: exact.
- *   - Marking: while the table is unchanged and no accessed bit anywhere was cleared (PageFrames.
- *     youngClears), marked pages stay young. A region whose tick touches every page is marked once; one
- *     whose ticks touch a random part of it is marked until twice its pages have been marked in all —
- *     by then ~86% of its pages carry the bit, and every page with a non-negligible rate does — and
- *     then left alone until a table change or a clear. The second is an approximation: it saves marking
- *     the rarely touched pages of cold regions every second, which nothing reads before a reclaim pass
- *     (whose clearing restarts the marking anyway).
- */
-interface RegionCache {
-  readonly spec: AccessStreamSpec;
-  readonly node: number;
-  readonly table: Int32Array;
-  readonly version: Uint32Array;
-  readonly local: Float64Array;
-  readonly remote: Float64Array;
-  readonly swapped: Float64Array;
-  /** Every entry of the table present and not the zero page (nothing a fault would change but content). */
-  readonly complete: Uint8Array;
-  readonly distance: Float64Array;
-  /** Pages marked young since `markEpoch` (the youngClears count then); reset when the table changes. */
-  readonly marks: Float64Array;
-  readonly markEpoch: Float64Array;
-}
-
-function newRegionCache(spec: AccessStreamSpec, node: number, regions: number): RegionCache {
-  return {
-    spec,
-    node,
-    table: new Int32Array(regions).fill(-1),
-    version: new Uint32Array(regions),
-    local: new Float64Array(regions),
-    remote: new Float64Array(regions),
-    swapped: new Float64Array(regions),
-    complete: new Uint8Array(regions),
-    distance: new Float64Array(regions),
-    marks: new Float64Array(regions),
-    markEpoch: new Float64Array(regions).fill(-1),
-  };
 }
 
 /** Tuning of the stream driver. */
@@ -130,9 +93,17 @@ export const defaultStreamDriverOptions: StreamDriverOptions = { tickMs: 1000, m
 /** The access streams of every task. */
 export class AccessStreams {
   private readonly streams = new Map<number, Stream>();
+  /** The streams of each pid, to hand them the kernel's change reports. */
+  private readonly byPid = new Map<number, Stream[]>();
   private readonly perf = new Map<number, PerfCounters>();
   private nextId = 1;
   private tick: EventHandle | undefined;
+  /** Ticks run so far: the clock of the marking schedules. */
+  private ticks = 0;
+  /** (pid, PMD index) pairs reported by the subscribed PMD tables since the last drain. */
+  private readonly pmdChanges: number[] = [];
+  /** Frames whose accessed bits were cleared since the last drain (PageFrames.youngLog while streams run). */
+  private readonly youngCleared: number[] = [];
   options: StreamDriverOptions = defaultStreamDriverOptions;
 
   constructor(private readonly k: Kernel) {}
@@ -142,7 +113,15 @@ export class AccessStreams {
     validateAccessStreamSpec(spec);
     this.checkMapped(task, spec);
     const id = this.nextId++;
-    this.streams.set(id, { id, pid: task.pid, spec, cursor: createStreamCursor(), regions: undefined, allPresent: false, priced: undefined });
+    const s: Stream = { id, pid: task.pid, spec, cursor: createStreamCursor(), regions: undefined, allPresent: false, priced: undefined };
+    this.streams.set(id, s);
+    const mine = this.byPid.get(task.pid);
+    if (mine) mine.push(s);
+    else {
+      this.byPid.set(task.pid, [s]);
+      const pid = task.pid;
+      task.mm.pmd.onChange = (pmdIdx) => this.pmdChanges.push(pid, pmdIdx);
+    }
     this.ensureTicking();
     return id;
   }
@@ -157,19 +136,17 @@ export class AccessStreams {
   }
 
   remove(task: Task, id: number): void {
-    this.own(task, id);
-    this.streams.delete(id);
+    this.forget(this.own(task, id), task);
   }
 
   /** Whether a task has a stream (in the model, whether it runs). */
   hasStream(pid: number): boolean {
-    for (const s of this.streams.values()) if (s.pid === pid) return true;
-    return false;
+    return this.byPid.has(pid);
   }
 
   /** The streams of a task (for evaluation: which memory is hot). */
   streamsOf(pid: number): AccessStreamSpec[] {
-    return [...this.streams.values()].filter((s) => s.pid === pid).map((s) => s.spec);
+    return (this.byPid.get(pid) ?? []).map((s) => s.spec);
   }
 
   /** Counters of a task (zeros if it never ran a stream). */
@@ -183,6 +160,18 @@ export class AccessStreams {
     return s;
   }
 
+  /** Drops a stream; the last one of a live task also ends the subscription to its PMD table. */
+  private forget(s: Stream, task: Task | undefined): void {
+    this.streams.delete(s.id);
+    const mine = (this.byPid.get(s.pid) ?? []).filter((other) => other !== s);
+    if (mine.length > 0) {
+      this.byPid.set(s.pid, mine);
+      return;
+    }
+    this.byPid.delete(s.pid);
+    if (task) task.mm.pmd.onChange = undefined;
+  }
+
   private checkMapped(task: Task, spec: AccessStreamSpec): void {
     for (let a = spec.start; a < spec.start + spec.length; ) {
       const v = task.mm.findVma(a);
@@ -192,21 +181,29 @@ export class AccessStreams {
   }
 
   private ensureTicking(): void {
+    this.k.frames.youngLog = this.youngCleared;
     if (this.tick !== undefined) return;
     this.tick = this.k.engine.after(this.options.tickMs, Priority.workload, () => this.runTick());
   }
 
   private runTick(): void {
     this.tick = undefined;
+    this.ticks++;
     for (const s of [...this.streams.values()]) {
+      if (!this.streams.has(s.id)) continue;
       const task = this.k.task(s.pid);
       if (!task) {
-        this.streams.delete(s.id);
+        this.forget(s, undefined);
         continue;
       }
       this.runStream(task, s);
     }
     if (this.streams.size > 0) this.ensureTicking();
+    else {
+      this.k.frames.youngLog = undefined;
+      this.youngCleared.length = 0;
+      this.pmdChanges.length = 0;
+    }
   }
 
   private runStream(task: Task, s: Stream): void {
@@ -223,7 +220,17 @@ export class AccessStreams {
       }
       if (!task.alive) return;
     }
-    const split = this.markAndSplit(task, s, tickMs);
+    let regions = s.regions;
+    if (regions === undefined || regions.node !== task.node || regions.tickSec !== tickMs / 1000 || !regions.sameRange(s.spec)) {
+      regions = s.regions = new RegionState(s.spec, task.node, tickMs / 1000);
+    } else if (regions.spec !== s.spec) regions.retarget(s.spec, this.ticks);
+    if (k.numaBalancing.nrMarked > 0) {
+      this.numaHintFaults(task, regions);
+      if (!task.alive) return;
+    }
+    this.drainChanges();
+    regions.update(k, task, this.ticks);
+    const split = regions.split();
     s.allPresent = split.allPresent && task.mm.swapEntries === 0;
     const accesses = (s.spec.ratePerSec * tickMs) / 1000;
     const { cost, baseline } = this.priced(s, split.mapping, split.remoteDistance);
@@ -234,6 +241,43 @@ export class AccessStreams {
     p.baselineCycles += accesses * baseline.cyclesPerAccess;
     this.perf.set(task.pid, p);
     task.utimeMs += (accesses * cost.cyclesPerAccess) / CYCLES_PER_MS;
+  }
+
+  /**
+   * Hands the kernel's change reports since the last drain to the streams they concern: PTE tables
+   * changed, PMD entries changed in subscribed address spaces, and accessed bits cleared (traced through
+   * the reverse map to the tables and PMDs that map the frame).
+   */
+  private drainChanges(): void {
+    const k = this.k;
+    const pg = k.pgtables;
+    pg.drainChanged((t) => {
+      const pid = pg.ownerOf(t);
+      if (pid >= 0) this.regionChanged(pid, pg.pmdIndexOf(t));
+    });
+    const pmd = this.pmdChanges;
+    for (let i = 0; i < pmd.length; i += 2) this.regionChanged(pmd[i], pmd[i + 1]);
+    pmd.length = 0;
+    const young = this.youngCleared;
+    for (const pfn of young) {
+      const mappings = k.frames.getMapcount(pfn);
+      if (mappings > 0 && mappings <= YOUNG_TRACE_MAX_MAPPINGS) {
+        for (const slot of k.rmap.ptesOf(pfn)) {
+          const t = Math.floor(slot / PTRS_PER_PTE);
+          this.regionChanged(pg.ownerOf(t), pg.pmdIndexOf(t));
+        }
+      }
+      if (k.frames.has(pfn, PG.head)) {
+        const pmds = k.rmap.pmdsOf(pfn);
+        if (pmds.length <= YOUNG_TRACE_MAX_MAPPINGS) for (const m of pmds) this.regionChanged(m.pid, m.pmdIndex);
+      }
+    }
+    young.length = 0;
+  }
+
+  private regionChanged(pid: number, pmdIdx: number): void {
+    const mine = this.byPid.get(pid);
+    if (mine) for (const s of mine) s.regions?.changed(pmdIdx);
   }
 
   /**
@@ -273,149 +317,29 @@ export class AccessStreams {
     return false;
   }
 
-  /** Steps 2 and 3 of the tick: set accessed bits region by region and split the mass by mapping. */
-  private markAndSplit(task: Task, s: Stream, tickMs: number): { mapping: MappingSplit; remoteDistance: number; allPresent: boolean } {
-    const k = this.k;
-    const f = k.frames;
-    const spec = s.spec;
-    const masses = regionMasses(spec);
-    if (s.regions?.spec !== spec || s.regions.node !== task.node) s.regions = newRegionCache(spec, task.node, masses.length);
-    const cache = s.regions;
-    const m = { thpLocal: 0, thpRemote: 0, smallLocal: 0, smallRemote: 0, swapped: 0 };
-    let remoteMass = 0;
-    let remoteDistanceSum = 0;
-    let allPresent = true;
-    const firstPage = spec.start / PAGE_SIZE;
-    const endPage = firstPage + spec.length / PAGE_SIZE;
-    for (let page = firstPage, r = 0; page < endPage; r++) {
-      const pmdIdx = Math.floor(page / HPAGE_PMD_NR);
-      const regionEnd = Math.min(endPage, (pmdIdx + 1) * HPAGE_PMD_NR);
-      const count = regionEnd - page;
-      const mass = masses[r];
-      const from = page;
-      page = regionEnd;
-      if (mass <= 0) continue;
-      const expectedAccesses = (spec.ratePerSec * mass * tickMs) / 1000;
-      const touched = Math.round(count * (1 - Math.exp(-expectedAccesses / count)));
-      if (touched > 0 && k.numaBalancing.nrMarked > 0) this.numaHintFaults(task, from, count, touched);
-      const e = task.mm.pmd.get(pmdIdx);
-      if (e === undefined) {
-        m.smallLocal += mass;
-        allPresent = false;
-        continue;
-      }
-      if (e < 0) {
-        const head = -e - 1;
-        if (head === k.huge.hugeZeroPfn) allPresent = false;
-        else if (touched > 0) f.set(head, PG.young);
-        const node = k.nodeOfPfn(head);
-        if (node === task.node) m.thpLocal += mass;
-        else {
-          m.thpRemote += mass;
-          remoteMass += mass;
-          remoteDistanceSum += mass * k.distances[task.node][node];
-        }
-        continue;
-      }
-      const version = k.pgtables.versionOf(e);
-      const unchanged = cache.table[r] === e && cache.version[r] === version;
-      if (touched > 0) {
-        if (!unchanged || cache.markEpoch[r] !== f.youngClears) {
-          cache.marks[r] = 0;
-          cache.markEpoch[r] = f.youngClears;
-        }
-        if (cache.marks[r] < MARK_SATURATION * count) {
-          this.markPtes(e, from % PTRS_PER_PTE, count, touched);
-          cache.marks[r] += touched === count ? MARK_SATURATION * count : touched;
-        }
-      }
-      if (!unchanged) {
-        const c = this.classify(task, e, from % PTRS_PER_PTE, count);
-        cache.table[r] = e;
-        cache.version[r] = version;
-        cache.local[r] = c.local;
-        cache.remote[r] = c.remote;
-        cache.swapped[r] = c.swapped;
-        cache.distance[r] = c.remoteDistance;
-        cache.complete[r] = this.complete(e) ? 1 : 0;
-      }
-      if (cache.complete[r] === 0) allPresent = false;
-      const remote = cache.remote[r];
-      m.smallLocal += mass * cache.local[r];
-      m.smallRemote += mass * remote;
-      m.swapped += mass * cache.swapped[r];
-      remoteMass += mass * remote;
-      remoteDistanceSum += mass * remote * cache.distance[r];
-    }
-    const total = m.thpLocal + m.thpRemote + m.smallLocal + m.smallRemote + m.swapped || 1;
-    const mapping = { thpLocal: m.thpLocal / total, thpRemote: m.thpRemote / total, smallLocal: m.smallLocal / total, smallRemote: m.smallRemote / total, swapped: m.swapped / total };
-    return { mapping, remoteDistance: remoteMass > 0 ? remoteDistanceSum / remoteMass : 20, allPresent };
-  }
-
   /**
-   * The NUMA hinting faults of a region's touched pages: the huge mapping once, or `touched` pages
-   * spread over the region as markPtes spreads them (without its random offset, so that the PRNG's
-   * draws are the same with NUMA balancing on or off).
+   * The NUMA hinting faults of a tick: in each region, the huge mapping once, or the pages the tick
+   * touched spread over the region (without a random offset, so that the PRNG's draws are the same with
+   * NUMA balancing on or off).
    */
-  private numaHintFaults(task: Task, firstPage: number, count: number, touched: number): void {
+  private numaHintFaults(task: Task, regions: RegionState): void {
     const nb = this.k.numaBalancing;
-    const e = task.mm.pmd.get(Math.floor(firstPage / HPAGE_PMD_NR));
-    if (e === undefined) return;
-    if (e < 0) {
-      nb.hintFault(task, firstPage * PAGE_SIZE);
-      return;
-    }
-    const step = count / touched;
-    for (let i = 0; i < touched && task.alive; i++) nb.hintFault(task, (firstPage + Math.floor(i * step)) * PAGE_SIZE);
-  }
-
-  /** Sets the accessed bit of `touched` present pages spread over a table's range. */
-  private markPtes(t: number, first: number, count: number, touched: number): void {
-    if (touched <= 0) return;
-    const k = this.k;
-    const step = count / touched;
-    const offset = k.prng.next() * step;
-    for (let i = 0; i < touched; i++) {
-      const pte = k.pgtables.entries[t * PTRS_PER_PTE + first + Math.floor(offset + i * step)];
-      if (pte > 0) k.frames.flags[ptePfn(pte)] |= PG.young;
-    }
-  }
-
-  /** Whether every entry of PTE table `t` maps a present page other than the zero page. */
-  private complete(t: number): boolean {
-    const k = this.k;
-    if (k.pgtables.usedEntries(t) < PTRS_PER_PTE) return false;
-    const entries = k.pgtables.entries;
-    const zero = k.zeroPfn;
-    for (let i = t * PTRS_PER_PTE, end = i + PTRS_PER_PTE; i < end; i++) {
-      const pte = entries[i];
-      if (pte <= 0 || ptePfn(pte) === zero) return false;
-    }
-    return true;
-  }
-
-  /** Fractions of a small-page region that are present locally, remotely, or swapped (sampled). */
-  private classify(task: Task, t: number, first: number, count: number): { local: number; remote: number; swapped: number; remoteDistance: number } {
-    const k = this.k;
-    let local = 0;
-    let remote = 0;
-    let swapped = 0;
-    let distance = 0;
-    const samples = Math.min(PTE_SAMPLES, count);
-    for (let i = 0; i < samples; i++) {
-      const pte = k.pgtables.entries[t * PTRS_PER_PTE + first + Math.floor(((i + 0.5) * count) / samples)];
-      if (pte < 0) swapped++;
-      else if (pte === 0) local++;
-      else {
-        const node = k.nodeOfPfn(ptePfn(pte));
-        if (node === task.node) local++;
-        else {
-          remote++;
-          distance += k.distances[task.node][node];
-        }
+    for (let r = 0; r < regions.count && task.alive; r++) {
+      const a = regions.accessesPerTick(r);
+      if (a <= 0) continue;
+      const first = regions.firstPageOf(r);
+      const count = regions.pagesOf(r);
+      const touched = Math.round(count * -Math.expm1(-a / count));
+      if (touched === 0) continue;
+      const e = task.mm.pmd.get(regions.firstPmd + r);
+      if (e === undefined) continue;
+      if (e < 0) {
+        nb.hintFault(task, first * PAGE_SIZE);
+        continue;
       }
+      const step = count / touched;
+      for (let i = 0; i < touched && task.alive; i++) nb.hintFault(task, (first + Math.floor(i * step)) * PAGE_SIZE);
     }
-    return { local: local / samples, remote: remote / samples, swapped: swapped / samples, remoteDistance: remote > 0 ? distance / remote : 20 };
   }
 }
 
