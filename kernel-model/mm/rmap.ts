@@ -1,7 +1,8 @@
 /**
  * The reverse map (Linux mm/rmap.c): from a frame to the page-table entries that map it, so reclaim,
  * migration and compaction can find and rewrite them. A frame mapped once (the common case) keeps its
- * one PTE slot in the frame array (`link0`); further mappings (after fork) sit in a side map. PMD
+ * one PTE slot in the frame array (`link0`); the second (after a fork) sits in a map of numbers and the
+ * rest in a map of lists, so that a fork's parent-and-child sharing allocates no list per page. PMD
  * mappings of THPs are kept per head frame as (pid, PMD index) pairs.
  *
  * A KSM page is one frame mapped by up to millions of PTEs across processes: once a frame's side list
@@ -26,6 +27,9 @@ export interface PmdMapping {
 
 /** The reverse map. */
 export class Rmap {
+  /** The second mapping of frames mapped at least twice (the common fork case: parent and child). */
+  private readonly second = new Map<number, number>();
+  /** The third mapping onward. */
   private readonly extra = new Map<number, number[]>();
   private readonly pmdMappers = new Map<number, PmdMapping[]>();
   /** For frames with long side lists: slot → its position in `extra`. */
@@ -38,6 +42,7 @@ export class Rmap {
     const f = this.frames;
     const count = f.getMapcount(pfn);
     if (count === 0) f.link0[pfn] = slot;
+    else if (count === 1) this.second.set(pfn, slot);
     else {
       const list = this.extra.get(pfn);
       if (list) {
@@ -54,36 +59,58 @@ export class Rmap {
   removePte(pfn: number, slot: number): number {
     const f = this.frames;
     const count = f.getMapcount(pfn);
-    const list = this.extra.get(pfn);
-    const pos = this.index.size > 0 ? this.index.get(pfn) : undefined;
-    if (f.link0[pfn] === slot) {
-      if (list && list.length > 0) {
-        f.link0[pfn] = list.pop()!;
-        pos?.delete(f.link0[pfn]);
-        if (list.length === 0) this.extra.delete(pfn);
-      } else f.link0[pfn] = -1;
-    } else if (list) {
-      const i = pos ? (pos.get(slot) ?? -1) : list.indexOf(slot);
-      if (i < 0) throw new Error(`rmap: slot ${slot} does not map pfn ${pfn}`);
-      const last = list.pop()!;
-      if (i < list.length) {
-        list[i] = last;
-        pos?.set(last, i);
-      }
-      pos?.delete(slot);
-      if (list.length === 0) this.extra.delete(pfn);
-    } else throw new Error(`rmap: slot ${slot} does not map pfn ${pfn}`);
-    if (pos && (list === undefined || list.length === 0)) this.index.delete(pfn);
+    if (f.link0[pfn] === slot) f.link0[pfn] = count > 1 ? this.takeSecond(pfn) : -1;
+    else if (count > 1 && this.second.get(pfn) === slot) this.takeSecond(pfn);
+    else this.removeExtra(pfn, slot);
     f.setMapcount(pfn, count - 1);
     return count - 1;
   }
 
+  /** Removes and returns the second mapping of `pfn`, moving one of the rest (if any) into its place. */
+  private takeSecond(pfn: number): number {
+    const slot = this.second.get(pfn)!;
+    const list = this.extra.get(pfn);
+    if (list === undefined) {
+      this.second.delete(pfn);
+      return slot;
+    }
+    const moved = list.pop()!;
+    this.second.set(pfn, moved);
+    const pos = this.index.size > 0 ? this.index.get(pfn) : undefined;
+    pos?.delete(moved);
+    if (list.length === 0) {
+      this.extra.delete(pfn);
+      this.index.delete(pfn);
+    }
+    return slot;
+  }
+
+  private removeExtra(pfn: number, slot: number): void {
+    const list = this.extra.get(pfn);
+    if (list === undefined) throw new Error(`rmap: slot ${slot} does not map pfn ${pfn}`);
+    const pos = this.index.size > 0 ? this.index.get(pfn) : undefined;
+    const i = pos ? (pos.get(slot) ?? -1) : list.indexOf(slot);
+    if (i < 0) throw new Error(`rmap: slot ${slot} does not map pfn ${pfn}`);
+    const last = list.pop()!;
+    if (i < list.length) {
+      list[i] = last;
+      pos?.set(last, i);
+    }
+    pos?.delete(slot);
+    if (list.length === 0) {
+      this.extra.delete(pfn);
+      this.index.delete(pfn);
+    }
+  }
+
   /** Every PTE slot mapping `pfn`. */
   ptesOf(pfn: number): number[] {
-    if (this.frames.getMapcount(pfn) === 0) return [];
+    const count = this.frames.getMapcount(pfn);
+    if (count === 0) return [];
     const first = this.frames.link0[pfn];
+    if (count === 1) return [first];
     const rest = this.extra.get(pfn);
-    return rest ? [first, ...rest] : [first];
+    return rest ? [first, this.second.get(pfn)!, ...rest] : [first, this.second.get(pfn)!];
   }
 
   /** Moves every PTE record of `from` to `to` (migration: the caller rewrites the PTEs). */
@@ -91,6 +118,11 @@ export class Rmap {
     const f = this.frames;
     f.link0[to] = f.link0[from]!;
     f.setMapcount(to, f.getMapcount(from));
+    const second = this.second.get(from);
+    if (second !== undefined) {
+      this.second.delete(from);
+      this.second.set(to, second);
+    }
     const rest = this.extra.get(from);
     if (rest) {
       this.extra.delete(from);

@@ -314,9 +314,13 @@ function firstTouchTicks(a: number, pages: number): number {
 function markPtes(k: Kernel, t: number, first: number, count: number, offset: number, from: number, to: number): void {
   const g = goldenStride(count);
   const base = t * PTRS_PER_PTE + first;
-  for (let i = from; i < to; i++) {
-    const pte = k.pgtables.entries[base + ((offset + i * g) % count)];
-    if (pte > 0) k.frames.flags[ptePfn(pte)] |= PG.young;
+  const entries = k.pgtables.entries;
+  const flags = k.frames.flags;
+  for (let i = from, at = (offset + from * g) % count; i < to; i++) {
+    const pte = entries[base + at];
+    if (pte > 0) flags[ptePfn(pte)] |= PG.young;
+    at += g;
+    if (at >= count) at -= count;
   }
 }
 
