@@ -35,6 +35,10 @@ const MASS_EPSILON = 1e-12;
 /** The distance reported when no access is remote (a local access, as in node_distance). */
 const LOCAL_DISTANCE = 20;
 
+/** What the kernel reported of a region: its mapping changed, its accessed bits were cleared. */
+const CHANGED = 1;
+const CLEARED = 2;
+
 /** Fields of a region's mapping fractions; the running sums hold each weighted by the regions' masses. */
 const enum Sum {
   thpLocal,
@@ -81,7 +85,8 @@ export class RegionState {
   /** Where each region's marking order starts in this round (see markPtes). */
   private readonly markOffset: Uint16Array;
   private readonly wheel = new Map<number, number[]>();
-  private readonly dirtyMark: Uint8Array;
+  /** Per region, what the kernel reported since the last update (CHANGED | CLEARED), and the regions reported. */
+  private readonly pending: Uint8Array;
   private dirty: number[];
 
   constructor(
@@ -101,7 +106,7 @@ export class RegionState {
     this.due = new Float64Array(this.count).fill(Infinity);
     this.markOffset = new Uint16Array(this.count);
     // Nothing is known yet: every region is looked at on the first update.
-    this.dirtyMark = new Uint8Array(this.count).fill(1);
+    this.pending = new Uint8Array(this.count).fill(CHANGED | CLEARED);
     this.dirty = Array.from({ length: this.count }, (_, r) => r);
   }
 
@@ -145,25 +150,42 @@ export class RegionState {
     this.exactSums();
   }
 
-  /** The kernel reported a change at PMD index `pmdIdx`: the region there (if ours) is looked at again. */
+  /** The kernel reported a change of the mapping at PMD index `pmdIdx`: the region (if ours) is reclassified. */
   changed(pmdIdx: number): void {
-    const r = pmdIdx - this.firstPmd;
-    if (r < 0 || r >= this.count || this.dirtyMark[r] !== 0) return;
-    this.dirtyMark[r] = 1;
-    this.dirty.push(r);
+    this.note(pmdIdx - this.firstPmd, CHANGED);
   }
 
-  /** Reclassifies the changed regions and restarts their marking; makes the marks due at `tick`. */
+  /** The kernel reported accessed bits cleared at PMD index `pmdIdx`: the region's marking restarts. */
+  cleared(pmdIdx: number): void {
+    this.note(pmdIdx - this.firstPmd, CLEARED);
+  }
+
+  private note(r: number, what: number): void {
+    if (r < 0 || r >= this.count) return;
+    if (this.pending[r] === 0) this.dirty.push(r);
+    this.pending[r] |= what;
+  }
+
+  /**
+   * Acts on what the kernel reported, then makes the marks due at `tick`. A changed region is
+   * reclassified; its accessed bits need no new marking, because every path that maps a page in the
+   * model sets the frame's bit (a fault, a copy-on-write copy, population) or carries it over (fork,
+   * migration, split, collapse) — except a THP, whose head is marked if the stream touches it. A region
+   * whose bits were cleared starts marking again from τ = 1.
+   */
   update(k: Kernel, task: Task, tick: number): void {
     const list = this.dirty;
     if (list.length > 0) {
       this.dirty = [];
       for (const r of list) {
-        this.dirtyMark[r] = 0;
-        this.reclassify(k, task, r);
-        this.epoch[r] = tick;
-        this.marked[r] = 0;
-        this.mark(k, task, r, tick);
+        const what = this.pending[r];
+        this.pending[r] = 0;
+        if (what & CHANGED) this.reclassify(k, task, r);
+        if (what & CLEARED) {
+          this.epoch[r] = tick;
+          this.marked[r] = 0;
+          this.mark(k, task, r, tick);
+        } else if ((task.mm.pmd.get(this.firstPmd + r) ?? 0) < 0) this.mark(k, task, r, tick);
       }
     }
     const due = this.wheel.get(tick);

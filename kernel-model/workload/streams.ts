@@ -264,12 +264,12 @@ export class AccessStreams {
       if (mappings > 0 && mappings <= YOUNG_TRACE_MAX_MAPPINGS) {
         for (const slot of k.rmap.ptesOf(pfn)) {
           const t = Math.floor(slot / PTRS_PER_PTE);
-          this.regionChanged(pg.ownerOf(t), pg.pmdIndexOf(t));
+          this.regionCleared(pg.ownerOf(t), pg.pmdIndexOf(t));
         }
       }
       if (k.frames.has(pfn, PG.head)) {
         const pmds = k.rmap.pmdsOf(pfn);
-        if (pmds.length <= YOUNG_TRACE_MAX_MAPPINGS) for (const m of pmds) this.regionChanged(m.pid, m.pmdIndex);
+        if (pmds.length <= YOUNG_TRACE_MAX_MAPPINGS) for (const m of pmds) this.regionCleared(m.pid, m.pmdIndex);
       }
     }
     young.length = 0;
@@ -278,6 +278,11 @@ export class AccessStreams {
   private regionChanged(pid: number, pmdIdx: number): void {
     const mine = this.byPid.get(pid);
     if (mine) for (const s of mine) s.regions?.changed(pmdIdx);
+  }
+
+  private regionCleared(pid: number, pmdIdx: number): void {
+    const mine = this.byPid.get(pid);
+    if (mine) for (const s of mine) s.regions?.cleared(pmdIdx);
   }
 
   /**
