@@ -150,6 +150,15 @@ export class RegionState {
     this.exactSums();
   }
 
+  /**
+   * Whether the region holding virtual page `page` had every page present at the last update and has
+   * not been reported changed since: a fault-path access there would find the page present.
+   */
+  settled(page: number): boolean {
+    const r = Math.floor(page / HPAGE_PMD_NR) - this.firstPmd;
+    return this.incomplete[r] === 0 && this.pending[r] === 0;
+  }
+
   /** The kernel reported a change of the mapping at PMD index `pmdIdx`: the region (if ours) is reclassified. */
   changed(pmdIdx: number): void {
     this.note(pmdIdx - this.firstPmd, CHANGED);

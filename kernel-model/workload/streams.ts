@@ -23,7 +23,8 @@
  *     touched less than once per tick is first marked at the τ where N(τ) reaches one page. Between two
  *     marks the bits lag the ideal by at most a doubling of the elapsed time: an approximation that
  *     readers (reclaim, khugepaged, smaps) cannot tell from real hardware's reference timing.
- *   - step 1 is skipped while it cannot change anything (see mayFault).
+ *   - step 1 takes only the pages that can change through the fault path, and is skipped while none
+ *     can (see everyTouchCounts).
  *
  * With NUMA balancing on, a touched page whose entry task_numa_work made PROT_NONE takes its NUMA
  * hinting fault each tick (a walk of the stream's regions, only while PTEs are marked) and in step 1
@@ -209,10 +210,18 @@ export class AccessStreams {
   private runStream(task: Task, s: Stream): void {
     const k = this.k;
     const tickMs = this.options.tickMs;
-    if (this.mayFault(task, s)) {
+    let regions = s.regions;
+    if (regions === undefined || regions.node !== task.node || regions.tickSec !== tickMs / 1000 || !regions.sameRange(s.spec)) {
+      regions = s.regions = new RegionState(s.spec, task.node, tickMs / 1000);
+    } else if (regions.spec !== s.spec) regions.retarget(s.spec, this.ticks);
+    const everyTouch = this.everyTouchCounts(task, s);
+    const everyWrite = task.mm.cowShared;
+    if (!s.allPresent || everyTouch || everyWrite) {
       const touched = sampleTouchedPages(s.spec, tickMs, k.prng, this.options.maxFaultPagesPerTick, s.cursor);
       for (let i = 0; i < touched.pages.length && task.alive; i++) {
-        const addr = touched.pages[i] * PAGE_SIZE;
+        const page = touched.pages[i];
+        if (!everyTouch && !(everyWrite && touched.written[i]) && regions.settled(page)) continue;
+        const addr = page * PAGE_SIZE;
         const vma = task.mm.findVma(addr);
         if (!vma || !(vma.flags & VM.READ)) continue;
         const write = touched.written[i] && (vma.flags & VM.WRITE) !== 0;
@@ -220,10 +229,6 @@ export class AccessStreams {
       }
       if (!task.alive) return;
     }
-    let regions = s.regions;
-    if (regions === undefined || regions.node !== task.node || regions.tickSec !== tickMs / 1000 || !regions.sameRange(s.spec)) {
-      regions = s.regions = new RegionState(s.spec, task.node, tickMs / 1000);
-    } else if (regions.spec !== s.spec) regions.retarget(s.spec, this.ticks);
     if (k.numaBalancing.nrMarked > 0) {
       this.numaHintFaults(task, regions);
       if (!task.alive) return;
@@ -259,15 +264,23 @@ export class AccessStreams {
     for (let i = 0; i < pmd.length; i += 2) this.regionChanged(pmd[i], pmd[i + 1]);
     pmd.length = 0;
     const young = this.youngCleared;
+    const f = k.frames;
+    // Reclaim clears the bits of neighbouring frames, mostly mapped once by one table: trace each
+    // table once per drain.
+    let lastTable = -1;
     for (const pfn of young) {
-      const mappings = k.frames.getMapcount(pfn);
-      if (mappings > 0 && mappings <= YOUNG_TRACE_MAX_MAPPINGS) {
+      const mappings = f.getMapcount(pfn);
+      if (mappings === 1) {
+        const t = Math.floor(f.link0[pfn] / PTRS_PER_PTE);
+        if (t !== lastTable) this.regionCleared(pg.ownerOf(t), pg.pmdIndexOf(t));
+        lastTable = t;
+      } else if (mappings > 1 && mappings <= YOUNG_TRACE_MAX_MAPPINGS) {
         for (const slot of k.rmap.ptesOf(pfn)) {
           const t = Math.floor(slot / PTRS_PER_PTE);
           this.regionCleared(pg.ownerOf(t), pg.pmdIndexOf(t));
         }
       }
-      if (k.frames.has(pfn, PG.head)) {
+      if (f.has(pfn, PG.head)) {
         const pmds = k.rmap.pmdsOf(pfn);
         if (pmds.length <= YOUNG_TRACE_MAX_MAPPINGS) for (const m of pmds) this.regionCleared(m.pid, m.pmdIndex);
       }
@@ -301,15 +314,17 @@ export class AccessStreams {
   }
 
   /**
-   * Whether step 1 can change anything. Accessing a present page through the fault path only sets its
-   * accessed, dirty and content state; step 2 sets the accessed bits, nothing reads a private anonymous
-   * page's dirty bit, and its content matters only to KSM. So a stream needs no fault-path accesses
-   * while every page of its range was present at the last tick, its mm shares nothing copy-on-write
-   * since a fork, NUMA balancing makes no hinting faults, and KSM is not looking at the range.
+   * Whether step 1 must take every sampled page through the fault path, present or not. Accessing a
+   * present page there only sets its accessed, dirty and content state; step 2 sets the accessed bits,
+   * nothing reads a private anonymous page's dirty bit, and its content matters only to KSM. So only
+   * absent pages need the fault path — and every page while NUMA balancing makes hinting faults or KSM
+   * looks at the range (content), and every written page while the mm shares pages copy-on-write since a
+   * fork (a write copies). Otherwise step 1 skips the pages of regions that were complete at the last
+   * tick and have not changed since, and is skipped altogether while every page of the range is present.
    */
-  private mayFault(task: Task, s: Stream): boolean {
+  private everyTouchCounts(task: Task, s: Stream): boolean {
     const k = this.k;
-    if (!s.allPresent || task.mm.cowShared || k.numaBalancing.active) return true;
+    if (k.numaBalancing.active) return true;
     if (k.ksm.run === 0) return false;
     if (task.memoryMerge) return true;
     const end = s.spec.start + s.spec.length;
