@@ -1,8 +1,8 @@
 /**
  * The reverse map (Linux mm/rmap.c): from a frame to the page-table entries that map it, so reclaim,
  * migration and compaction can find and rewrite them. A frame mapped once (the common case) keeps its
- * one PTE slot in the frame array (`link0`); the second (after a fork) sits in a map of numbers and the
- * rest in a map of lists, so that a fork's parent-and-child sharing allocates no list per page. PMD
+ * one PTE slot in the frame array (`link0`); the second (after a fork) sits in an integer hash map and
+ * the rest in a map of lists, so that a fork's parent-and-child sharing allocates nothing per page. PMD
  * mappings of THPs are kept per head frame as (pid, PMD index) pairs.
  *
  * A KSM page is one frame mapped by up to millions of PTEs across processes: once a frame's side list
@@ -14,6 +14,7 @@
  * every recorded slot holds a present PTE pointing at that frame.
  */
 import { Cost } from './costs.js';
+import { IntMap } from './int-map.js';
 import { PG, type PageFrames } from './page-flags.js';
 
 /** Side-list length from which a frame's mappings are indexed by slot. */
@@ -28,7 +29,7 @@ export interface PmdMapping {
 /** The reverse map. */
 export class Rmap {
   /** The second mapping of frames mapped at least twice (the common fork case: parent and child). */
-  private readonly second = new Map<number, number>();
+  private readonly second = new IntMap();
   /** The third mapping onward. */
   private readonly extra = new Map<number, number[]>();
   private readonly pmdMappers = new Map<number, PmdMapping[]>();
@@ -68,7 +69,7 @@ export class Rmap {
 
   /** Removes and returns the second mapping of `pfn`, moving one of the rest (if any) into its place. */
   private takeSecond(pfn: number): number {
-    const slot = this.second.get(pfn)!;
+    const slot = this.second.get(pfn);
     const list = this.extra.get(pfn);
     if (list === undefined) {
       this.second.delete(pfn);
@@ -110,7 +111,7 @@ export class Rmap {
     const first = this.frames.link0[pfn];
     if (count === 1) return [first];
     const rest = this.extra.get(pfn);
-    return rest ? [first, this.second.get(pfn)!, ...rest] : [first, this.second.get(pfn)!];
+    return rest ? [first, this.second.get(pfn), ...rest] : [first, this.second.get(pfn)];
   }
 
   /** Moves every PTE record of `from` to `to` (migration: the caller rewrites the PTEs). */
@@ -119,7 +120,7 @@ export class Rmap {
     f.link0[to] = f.link0[from]!;
     f.setMapcount(to, f.getMapcount(from));
     const second = this.second.get(from);
-    if (second !== undefined) {
+    if (second >= 0) {
       this.second.delete(from);
       this.second.set(to, second);
     }
