@@ -12,25 +12,39 @@
  *                    and which stream alone covers it (or "several"). A function of the stream specs and
  *                    the threshold only; specs are immutable values (a phase change installs a new spec
  *                    object), so it is cached per process, keyed by the identities of the current specs
- *                    and the threshold, and rebuilt only when they change. Building it:
- *                      a region covered by one stream: its hot pages come as runs from
- *                        forEachPageRunAtLeast — O(1) per stream for uniform, sequential and strides that
- *                        divide 4096; O(C + log H) per zipf stream (one run per chunk, C ≤ 65536);
- *                        O(pages) for other strides;
- *                      a region where several streams' hot subsets overlap: when all but one give the
- *                        whole region one rate (uniform or sequential spanning it), the runs of the
- *                        remaining stream at the threshold less those rates (a JVM's young generation over
- *                        its zipf old generation, rebuilt at every move of the young one); else a per-page
- *                        sum of their rates (addPageAccessRates, in stream order: the very sum a
- *                        brute-force scan of pageAccessRate makes), 512 × streams.
- *                    So the counts are exact: they equal a per-page comparison of pageAccessRate sums (up
- *                    to a rounding of the subtraction for a page whose rate sum equals the threshold).
+ *                    and the threshold, and rebuilt only when they change. A rebuild reuses what belongs
+ *                    to the specs that did not change, from caches tied to each spec object's lifetime
+ *                    (WeakMaps keyed by spec, so nothing outlives the spec it describes):
+ *                      per spec and threshold (at most 4 thresholds per spec): the spec's own hot-page
+ *                        count in each region its hot subset meets (2 bytes a region), from its runs in
+ *                        forEachPageRunAtLeast — O(1) per stream for uniform, sequential and strides
+ *                        that divide 4096; O(C + log H) per zipf stream (one run per chunk, C ≤ 65536);
+ *                        O(pages) for other strides — paid once per spec, not once per rebuild;
+ *                      per spec: its region masses (regionMasses), so a region's rate is one product.
+ *                    A rebuild cuts the regions the hot subsets meet into segments met by the same
+ *                    streams (O(streams) segments, O(streams²) checks, then O(1) per region): a region
+ *                    met by one stream copies that stream's cached count and rate; a region where several
+ *                    streams' hot subsets overlap sums their rates in stream order and finds its hot pages:
+ *                      when all but one give the whole region one rate (uniform or sequential spanning
+ *                        it), the runs of the remaining stream at the threshold less those rates (a JVM's
+ *                        young generation over its zipf old generation, met again at every move of the
+ *                        young one): O(1 + 512/Q) for zipf, cached per (remaining spec, residual threshold,
+ *                        region) — at most 4 residual thresholds per spec, each holding at most one entry
+ *                        (≤ 1 KiB of runs) per region of that spec's hot subset, so a young generation
+ *                        cycling over the same positions at the same rate finds its overlaps cached; a
+ *                        residual ≤ 0 makes the whole region hot at no cost;
+ *                      else a per-page sum of their rates (addPageAccessRates, in stream order: the very
+ *                        sum a brute-force scan of pageAccessRate makes), 512 × streams, not cached.
+ *                    An overlap region stores its hot pages as runs (offsets in the region) when some but
+ *                    not all 512 are hot. So the counts are exact: they equal a per-page comparison of
+ *                    pageAccessRate sums (up to a rounding of the subtraction for a page whose rate sum
+ *                    equals the threshold), and a layout rebuilt from cached parts equals a fresh build.
  *   sample           O(regions): one `mm.pmd` lookup per region. A PMD-mapped region counts whole. A
  *                    PTE-mapped region with hot pages is counted exactly: an empty table means every hot
  *                    page is absent, a full table in an mm without swap entries means all are present (both
- *                    O(1)); otherwise the PTEs of the hot pages are read (≤ 512, the runs re-derived from
- *                    the stream in O(1 + 512/Q) for zipf, or from the cached per-page flags of an
- *                    overlap region).
+ *                    O(1)); otherwise the PTEs of the hot pages are read (≤ 512: all of them when all are
+ *                    hot, else the runs re-derived from the stream in O(1 + 512/Q) for zipf, or the cached
+ *                    runs of an overlap region).
  *
  * Conventions: the huge zero page mapped by a PMD counts as THP-mapped (accesses to it take a 2 MiB TLB
  * entry, as the stream driver's cost split counts it) but never as bloat (it costs no memory). Hot pages
@@ -95,8 +109,8 @@ interface HotLayout {
   readonly rate: Float64Array;
   /** Index (in the specs) of the one stream whose hot subset meets the region, or MIXED. */
   readonly owner: Int32Array;
-  /** Per-page hot flags of the MIXED regions that have hot pages, by region index. */
-  readonly mixedHot: Map<number, Uint8Array>;
+  /** The hot runs (OverlapHot.runs) of the MIXED regions with some but not all pages hot, by region index. */
+  readonly mixedHot: Map<number, Uint16Array>;
   readonly accessRate: number;
 }
 
@@ -166,9 +180,10 @@ export function measureHotMemory(k: Kernel, pid: number, thresholdPerSec = DEFAU
     else if (used < PTRS_PER_PTE || !noSwap) {
       const base = e * PTRS_PER_PTE;
       const owner = layout.owner[r];
-      if (owner === MIXED) {
-        const flags = layout.mixedHot.get(r)!;
-        for (let i = 0; i < HPAGE_PMD_NR; i++) if (flags[i]) countPtes(base, i, i + 1);
+      if (h === HPAGE_PMD_NR) countPtes(base, 0, HPAGE_PMD_NR);
+      else if (owner === MIXED) {
+        const runs = layout.mixedHot.get(r)!;
+        for (let i = 0; i < runs.length; i += 2) countPtes(base, runs[i], runs[i + 1]);
       } else {
         const first = layout.pmdIdx[r] * HPAGE_PMD_NR;
         forEachPageRunAtLeast(specs[owner], thresholdPerSec, first, first + HPAGE_PMD_NR, (a, b) => countPtes(base, a - first, b - first));
@@ -237,29 +252,94 @@ function sweepExited(k: Kernel, cache: Cache): void {
   cache.sweepAt = Math.max(MIN_SWEEP_AT, 2 * cache.byPid.size);
 }
 
-/** Accesses/s of a stream on 2 MiB region `pmdIdx` (the stream's cached region masses; 0 outside its range). */
-function regionRate(spec: AccessStreamSpec, pmdIdx: number): number {
-  const i = pmdIdx - Math.floor(spec.start / PAGE_SIZE / HPAGE_PMD_NR);
-  const masses = regionMasses(spec);
-  return i >= 0 && i < masses.length ? spec.ratePerSec * masses[i] : 0;
+/**
+ * Accesses/s of a stream on each 2 MiB region of its range: at(pmdIdx) is ratePerSec times the stream's
+ * cached region mass (0 outside its range).
+ */
+class RegionRates {
+  private readonly masses: Float64Array;
+  private readonly base: number;
+
+  constructor(private readonly spec: AccessStreamSpec) {
+    this.masses = regionMasses(spec);
+    this.base = Math.floor(spec.start / PAGE_SIZE / HPAGE_PMD_NR);
+  }
+
+  at(pmdIdx: number): number {
+    const i = pmdIdx - this.base;
+    return i >= 0 && i < this.masses.length ? this.spec.ratePerSec * this.masses[i] : 0;
+  }
+}
+
+/** The 2 MiB regions [lo, hi) (PMD indices) that a stream's hot subset meets. */
+function hotRegions(spec: AccessStreamSpec): { readonly lo: number; readonly hi: number } {
+  const { firstPage, pages } = hotSubset(spec);
+  return { lo: Math.floor(firstPage / HPAGE_PMD_NR), hi: Math.ceil((firstPage + pages) / HPAGE_PMD_NR) };
+}
+
+/** Per-stream hot-page counts at one threshold: element i is region hotRegions(spec).lo + i. */
+interface StreamHotPages {
+  readonly threshold: number;
+  readonly hotPages: Uint16Array;
+}
+
+/** Thresholds whose per-region counts are kept per stream spec (oldest dropped first). */
+const MAX_THRESHOLDS_PER_SPEC = 4;
+const streamHotPages = new WeakMap<AccessStreamSpec, StreamHotPages[]>();
+
+/**
+ * The hot pages (pageAccessRate ≥ threshold) of one stream alone in each region its hot subset meets:
+ * its runs from forEachPageRunAtLeast, computed once per spec and threshold (see the file comment).
+ */
+function hotPagesOf(spec: AccessStreamSpec, threshold: number): Uint16Array {
+  let list = streamHotPages.get(spec);
+  if (!list) streamHotPages.set(spec, (list = []));
+  for (const e of list) if (e.threshold === threshold) return e.hotPages;
+  const { firstPage, pages } = hotSubset(spec);
+  const { lo, hi } = hotRegions(spec);
+  const hot = new Uint16Array(hi - lo);
+  forEachPageRunAtLeast(spec, threshold, firstPage, firstPage + pages, (a, b) => {
+    for (let p = Math.floor(a / HPAGE_PMD_NR); p * HPAGE_PMD_NR < b; p++) {
+      hot[p - lo] += Math.min(b, (p + 1) * HPAGE_PMD_NR) - Math.max(a, p * HPAGE_PMD_NR);
+    }
+  });
+  list.push({ threshold, hotPages: hot });
+  if (list.length > MAX_THRESHOLDS_PER_SPEC) list.shift();
+  return hot;
 }
 
 /**
- * Which pages of the region at `first` are hot when several streams cover it. When all but at most one
- * of them give every page of the region the same rate (a uniform or sequential stream whose hot subset
- * spans the region), the hot pages are those where the remaining stream's rate reaches the threshold
- * less the constant rates: its runs, O(runs). Otherwise the rates are summed page by page.
+ * The hot pages of a region where several streams meet: their count and, when some but not all of the
+ * 512 are hot, the hot runs as offsets in the region, [from0, to0, from1, to1, ...] ascending.
  */
-function mixedHotFlags(specs: readonly AccessStreamSpec[], first: number, threshold: number): Uint8Array {
-  const flags = new Uint8Array(HPAGE_PMD_NR);
+interface OverlapHot {
+  readonly count: number;
+  readonly runs: Uint16Array | undefined;
+}
+
+const NONE_HOT: OverlapHot = { count: 0, runs: undefined };
+const ALL_HOT: OverlapHot = { count: HPAGE_PMD_NR, runs: undefined };
+
+/** Residual thresholds whose overlap regions are kept per varying stream spec (oldest dropped first). */
+const MAX_RESIDUALS_PER_SPEC = 4;
+/** Per varying spec: residual threshold → PMD index → the region's hot pages. */
+const overlapCaches = new WeakMap<AccessStreamSpec, Map<number, Map<number, OverlapHot>>>();
+
+/**
+ * Which pages of region `pmdIdx` are hot when the streams `covering` (those whose hot subsets meet it, in
+ * stream order) overlap there. When all but at most one of them give every page of the region the same
+ * rate (a uniform or sequential stream whose hot subset spans the region), the hot pages are those where
+ * the remaining stream's rate reaches the threshold less the constant rates: its runs, O(runs), cached
+ * per (that stream's spec, that residual threshold, region). Otherwise the rates are summed page by page.
+ */
+function overlapHot(covering: readonly AccessStreamSpec[], pmdIdx: number, threshold: number): OverlapHot {
+  const first = pmdIdx * HPAGE_PMD_NR;
   const end = first + HPAGE_PMD_NR;
   let constant = 0;
   let varying: AccessStreamSpec | undefined;
   let simple = true;
-  for (const spec of specs) {
-    if (spec.ratePerSec <= 0) continue;
+  for (const spec of covering) {
     const { firstPage, pages } = hotSubset(spec);
-    if (firstPage >= end || firstPage + pages <= first) continue;
     const uniform = spec.pattern === 'uniform' || spec.pattern === 'sequential';
     if (uniform && firstPage <= first && firstPage + pages >= end) constant += pageAccessRate(spec, first);
     else if (varying === undefined) varying = spec;
@@ -267,68 +347,110 @@ function mixedHotFlags(specs: readonly AccessStreamSpec[], first: number, thresh
   }
   if (simple) {
     const rest = threshold - constant;
-    if (rest <= 0) flags.fill(1);
-    else if (varying) forEachPageRunAtLeast(varying, rest, first, end, (a, b) => flags.fill(1, a - first, b - first));
-    return flags;
+    if (rest <= 0) return ALL_HOT;
+    if (!varying) return NONE_HOT;
+    let byRest = overlapCaches.get(varying);
+    if (!byRest) overlapCaches.set(varying, (byRest = new Map<number, Map<number, OverlapHot>>()));
+    let byRegion = byRest.get(rest);
+    if (!byRegion) {
+      if (byRest.size >= MAX_RESIDUALS_PER_SPEC) byRest.delete(byRest.keys().next().value as number);
+      byRest.set(rest, (byRegion = new Map<number, OverlapHot>()));
+    }
+    let hot = byRegion.get(pmdIdx);
+    if (!hot) {
+      const runs: number[] = [];
+      forEachPageRunAtLeast(varying, rest, first, end, (a, b) => runs.push(a - first, b - first));
+      byRegion.set(pmdIdx, (hot = fromRuns(runs)));
+    }
+    return hot;
   }
   const sums = new Float64Array(HPAGE_PMD_NR);
-  for (const spec of specs) if (spec.ratePerSec > 0) addPageAccessRates(spec, first, sums);
-  for (let i = 0; i < HPAGE_PMD_NR; i++) if (sums[i] >= threshold) flags[i] = 1;
-  return flags;
+  for (const spec of covering) addPageAccessRates(spec, first, sums);
+  const runs: number[] = [];
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    if (sums[i] < threshold) continue;
+    if (runs.length > 0 && runs[runs.length - 1] === i) runs[runs.length - 1] = i + 1;
+    else runs.push(i, i + 1);
+  }
+  return fromRuns(runs);
 }
 
-/** Builds the per-region hot counts of a set of streams (see the file comment for the cost). */
+function fromRuns(runs: readonly number[]): OverlapHot {
+  let count = 0;
+  for (let i = 0; i < runs.length; i += 2) count += runs[i + 1] - runs[i];
+  if (count === 0) return NONE_HOT;
+  if (count === HPAGE_PMD_NR) return ALL_HOT;
+  return { count, runs: Uint16Array.from(runs) };
+}
+
+/**
+ * Builds the per-region hot counts of a set of streams (see the file comment for the cost): the regions
+ * the streams' hot subsets meet are cut into segments, each met by the same streams; a segment met by
+ * one stream copies that stream's cached counts, one met by several resolves each region by overlapHot.
+ */
 function buildLayout(specs: readonly AccessStreamSpec[], threshold: number): HotLayout {
-  const owners = new Map<number, number>();
+  const active: number[] = [];
+  const lo: number[] = [];
+  const hi: number[] = [];
+  const cuts: number[] = [];
   specs.forEach((spec, i) => {
     if (spec.ratePerSec === 0) return;
-    const { firstPage, pages } = hotSubset(spec);
-    for (let p = Math.floor(firstPage / HPAGE_PMD_NR); p * HPAGE_PMD_NR < firstPage + pages; p++) {
-      const o = owners.get(p);
-      owners.set(p, o === undefined || o === i ? i : MIXED);
-    }
+    const r = hotRegions(spec);
+    active.push(i);
+    lo.push(r.lo);
+    hi.push(r.hi);
+    cuts.push(r.lo, r.hi);
   });
-  const keys = [...owners.keys()].sort((a, b) => a - b);
-  const n = keys.length;
-  const indexOf = new Map<number, number>();
+  cuts.sort((a, b) => a - b);
+  /** Segments [from, to) met by a stream, with the positions (in `active`) of the streams meeting them. */
+  const segments: { readonly from: number; readonly to: number; readonly meeting: number[] }[] = [];
+  let n = 0;
+  for (let c = 0; c + 1 < cuts.length; c++) {
+    const from = cuts[c];
+    const to = cuts[c + 1];
+    if (to === from) continue;
+    const meeting: number[] = [];
+    for (let j = 0; j < active.length; j++) if (lo[j] <= from && hi[j] >= to) meeting.push(j);
+    if (meeting.length === 0) continue;
+    segments.push({ from, to, meeting });
+    n += to - from;
+  }
   const layout: HotLayout = {
     threshold,
-    pmdIdx: Float64Array.from(keys),
+    pmdIdx: new Float64Array(n),
     hotPages: new Uint16Array(n),
     rate: new Float64Array(n),
-    owner: Int32Array.from(keys, (p) => owners.get(p)!),
+    owner: new Int32Array(n),
     mixedHot: new Map(),
     accessRate: specs.reduce((sum, s) => sum + s.ratePerSec, 0),
   };
-  keys.forEach((p, r) => indexOf.set(p, r));
-
-  specs.forEach((spec, i) => {
-    if (spec.ratePerSec === 0) return;
-    const { firstPage, pages } = hotSubset(spec);
-    forEachPageRunAtLeast(spec, threshold, firstPage, firstPage + pages, (a, b) => {
-      for (let p = Math.floor(a / HPAGE_PMD_NR); p * HPAGE_PMD_NR < b; p++) {
-        const r = indexOf.get(p)!;
-        if (layout.owner[r] !== i) continue;
-        layout.hotPages[r] += Math.min(b, (p + 1) * HPAGE_PMD_NR) - Math.max(a, p * HPAGE_PMD_NR);
+  let r = 0;
+  for (const { from, to, meeting } of segments) {
+    if (meeting.length === 1) {
+      const j = meeting[0];
+      const spec = specs[active[j]];
+      const hot = hotPagesOf(spec, threshold);
+      const rates = new RegionRates(spec);
+      for (let p = from; p < to; p++, r++) {
+        layout.pmdIdx[r] = p;
+        layout.owner[r] = active[j];
+        layout.hotPages[r] = hot[p - lo[j]];
+        layout.rate[r] = rates.at(p);
       }
-    });
-  });
-
-  for (let r = 0; r < n; r++) {
-    const first = keys[r] * HPAGE_PMD_NR;
-    const owner = layout.owner[r];
-    if (owner !== MIXED) {
-      layout.rate[r] = regionRate(specs[owner], keys[r]);
       continue;
     }
-    let rate = 0;
-    for (const spec of specs) if (spec.ratePerSec > 0) rate += regionRate(spec, keys[r]);
-    layout.rate[r] = rate;
-    const flags = mixedHotFlags(specs, first, threshold);
-    let count = 0;
-    for (let i = 0; i < HPAGE_PMD_NR; i++) count += flags[i];
-    layout.hotPages[r] = count;
-    if (count > 0) layout.mixedHot.set(r, flags);
+    const covering = meeting.map((j) => specs[active[j]]);
+    const rates = covering.map((spec) => new RegionRates(spec));
+    for (let p = from; p < to; p++, r++) {
+      layout.pmdIdx[r] = p;
+      layout.owner[r] = MIXED;
+      let rate = 0;
+      for (const rr of rates) rate += rr.at(p);
+      layout.rate[r] = rate;
+      const hot = overlapHot(covering, p, threshold);
+      layout.hotPages[r] = hot.count;
+      if (hot.runs) layout.mixedHot.set(r, hot.runs);
+    }
   }
   return layout;
 }

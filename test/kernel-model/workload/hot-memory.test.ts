@@ -287,6 +287,40 @@ describe('the per-process cache', () => {
     assert.equal(assertMatches(sim, pid, 1).hotBytes, 8 * MiB, 'a removed one no longer does');
   });
 
+  test('a layout rebuilt after one stream moves equals a fresh build and a per-page scan', () => {
+    // A JVM in small: a zipf old generation over the whole mapping that never changes, a uniform young
+    // generation (4 MiB, 0.5 accesses/s per page) whose hot set moves in eighths and comes back to the
+    // same positions as new spec objects, and a second zipf over part of the mapping (regions where two
+    // zipf streams meet sum page by page). Threshold 1 leaves the old generation a residual of 0.5 in
+    // the young one's regions (some pages hot, some not), 0.4 makes them all hot, and 3 and 1e4 cut in
+    // between. The fixture's partly populated and swapped page tables make the sample read the hot runs.
+    const m = mixedMachine();
+    const fresh = mixedMachine();
+    const old = stream(m.base, 32 * MiB, 8192, { pattern: 'zipf', theta: 0.8 });
+    const other = stream(m.base + 20 * MiB, 8 * MiB, 4000, { pattern: 'zipf', theta: 1.2, hotFraction: 0.5, hotOffset: 0.5 });
+    const young = (step: number): AccessStreamSpec => stream(m.base, 32 * MiB, 512, { hotFraction: 0.125, hotOffset: (step % 8) / 7 });
+    m.sim.addAccessStream(m.pid, old);
+    const youngId = m.sim.addAccessStream(m.pid, young(0));
+    m.sim.addAccessStream(m.pid, other);
+    const first = young(0);
+    let partial = 0;
+    for (let p = first.start / PAGE; p < first.start / PAGE + 1024; p++) partial += pageAccessRate(old, p) + pageAccessRate(first, p) >= 1 ? 1 : 0;
+    assert.ok(partial > 0 && partial < 1024, `some but not all young pages are hot at 1/s (${partial})`);
+    let freshIds: number[] = [];
+    for (let step = 0; step < 20; step++) {
+      if (step > 0) m.sim.updateAccessStream(m.pid, youngId, young(step));
+      const specs = kernelOf(m.sim).streams.streamsOf(m.pid);
+      assert.equal(specs[0], old, 'the old generation keeps its spec object');
+      // the fresh build: the same page tables, the same streams as new objects, a process never measured
+      for (const id of freshIds) fresh.sim.removeAccessStream(fresh.pid, id);
+      freshIds = specs.map((s) => fresh.sim.addAccessStream(fresh.pid, { ...s }));
+      for (const t of [1, 0.4, 3, 1e4]) {
+        const got = assertMatches(m.sim, m.pid, t, `step ${step}`);
+        assert.deepEqual(got, hotMemory(fresh.sim, fresh.pid, t), `step ${step} threshold ${t}: rebuilt equals fresh`);
+      }
+    }
+  });
+
   test('an exited or streamless process is all zeros; the threshold must be positive', () => {
     const sim = new SimKernel({ nodes: [{ memoryMiB: 256 }], seed: 5 });
     const pid = sim.spawn();
