@@ -74,8 +74,10 @@ export function vmaPageStats(k: Kernel, task: Task, vma: Vma): VmaPageStats {
       if (pte === 0) continue;
       const pfn = ptePfn(pte);
       if (pfn === k.zeroPfn) continue;
-      const head = f.compoundHead(pfn);
-      const mapcount = f.getMapcount(pfn) + k.rmap.pmdMapcount(head);
+      // Only a compound page can also be PMD-mapped (a THP mapped both ways): skip the rmap lookup otherwise.
+      const compound = (f.flags[pfn] & (PG.head | PG.tail)) !== 0;
+      const head = compound ? f.compoundHead(pfn) : pfn;
+      const mapcount = f.getMapcount(pfn) + (compound ? k.rmap.pmdMapcount(head) : 0);
       addPages(s, 1, mapcount, f.has(pfn, PG.dirty) || f.has(head, PG.dirty), f.has(pfn, PG.young) || f.has(head, PG.referenced) || f.has(pfn, PG.referenced), f.has(head, PG.active), k.nodeOfPfn(pfn));
       s.anonymous++;
       if (f.has(pfn, PG.ksm)) s.ksm++;
