@@ -10,7 +10,9 @@
  *   not young, inactive                → reclaim: clean file pages are dropped, dirty ones written back
  *                                        first; anonymous pages are swapped out (THPs split first)
  *
- * File pages are preferred; anonymous pages are reclaimed only with swap space and swappiness > 0.
+ * File pages are preferred; anonymous pages are reclaimed only with swap space and swappiness > 0. A
+ * file-only pass does not look at anonymous pages at all — not even their accessed bits — as Linux's
+ * get_scan_count scans only the file lists while there is page cache enough (SCAN_FILE).
  * Mlocked and pinned pages are skipped (unevictable). kswapd is woken when a node's free pages fall
  * below the low watermark (plus boost) and reclaims until they exceed the high watermark, then wakes
  * kcompactd for a high-order waker; direct reclaim takes SWAP_CLUSTER_MAX pages at a time in the
@@ -273,8 +275,8 @@ export class Vmscan {
     // Pass 0 reclaims file pages only; pass 1 (when that was not enough) anonymous pages too. A memcg
     // is charged anonymous pages only: it starts at pass 1, and without swap has nothing to reclaim.
     // A pass that has nothing to look for is skipped (get_scan_count does not scan empty lists) and its
-    // sweeps go to the next pass instead — they also age the pages they pass (young → active →
-    // inactive), which the next pass needs before it can reclaim anything.
+    // sweeps go to the next pass instead. The file pass leaves anonymous pages as they are, so the
+    // anonymous pass ages them first (young → active → inactive) before it can reclaim any.
     let laps = 0;
     for (let pass = ctx === 'memcg' ? 1 : 0; pass < 2 && reclaimed < nrToReclaim && (ctx !== 'memcg' || mayAnon); pass++) {
       const allowAnon = pass === 1 && mayAnon;
@@ -306,6 +308,8 @@ export class Vmscan {
     const f = k.frames;
     if (!f.has(pfn, PG.lru) || f.has(pfn, PG.mlocked) || f.has(pfn, PG.isolated)) return NOTHING;
     const kind = f.kind(pfn);
+    // A file-only pass leaves anonymous pages alone, accessed bits included (get_scan_count's SCAN_FILE).
+    if (kind === PageKind.Anon && !allowAnon) return NOTHING;
     const node = k.nodeOfPfn(pfn);
     const isThp = f.has(pfn, PG.head);
     const n = isThp ? HPAGE_PMD_NR : 1;
