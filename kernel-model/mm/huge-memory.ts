@@ -324,6 +324,18 @@ export class HugeMemory {
     return false;
   }
 
+  /**
+   * Whether a subpage of the THP is mapped by a PTE. Zaps unmap a THP's subpages in address order, up or
+   * down, so the neighbours of the subpage just unmapped (`near`) are looked at first: a whole zap then
+   * costs O(512) rather than 512 scans of 512.
+   */
+  private anySubpagePteMapped(head: number, near: number): boolean {
+    const f = this.k.frames;
+    if (near + 1 < head + HPAGE_PMD_NR && f.getMapcount(near + 1) > 0) return true;
+    if (near - 1 >= head && f.getMapcount(near - 1) > 0) return true;
+    return this.pteMappedSubpages(head) > 0;
+  }
+
   pteMappedSubpages(head: number): number {
     let n = 0;
     for (let i = 0; i < HPAGE_PMD_NR; i++) if (this.k.frames.getMapcount(head + i) > 0) n++;
@@ -425,10 +437,13 @@ export class HugeMemory {
     this.subpageUnmapped(head);
   }
 
-  /** A mapping of part of a THP went away: free it with its last mapping, else queue a deferred split. */
-  subpageUnmapped(head: number): void {
+  /**
+   * A mapping of part of a THP went away (`near`: the subpage whose PTE did, if one did): free it with
+   * its last mapping, else queue a deferred split.
+   */
+  subpageUnmapped(head: number, near = head): void {
     const k = this.k;
-    if (k.rmap.pmdMapcount(head) === 0 && this.pteMappedSubpages(head) === 0) {
+    if (k.rmap.pmdMapcount(head) === 0 && !this.anySubpagePteMapped(head, near)) {
       this.freeUnmappedThp(head);
       return;
     }

@@ -341,7 +341,7 @@ export class Memory {
     }
     mm.anonPtePages--;
     if (k.frames.has(pfn, PG.head) || k.frames.has(pfn, PG.tail)) {
-      k.huge.subpageUnmapped(k.frames.compoundHead(pfn));
+      k.huge.subpageUnmapped(k.frames.compoundHead(pfn), pfn);
       return;
     }
     if (left === 0) this.freeAnonPage(pfn);
