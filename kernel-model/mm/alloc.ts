@@ -59,13 +59,21 @@ export class PageAllocator {
     for (let i = 0; i < nodes.length && got < count; i++) {
       const zone = this.k.zones[nodes[i]];
       const first = got;
-      // zone_watermark_ok for order 0 before each page; the mark is read again each time because a
-      // fallback that claims a pageblock boosts it.
-      while (got < count && zone.nrFree > zone.wmark(WMARK_LOW)) {
-        const pfn = this.k.buddy.rmqueue(zone, 0, mt);
-        if (pfn < 0) break;
-        f.initAllocated(pfn, req.kind);
-        out[got++] = pfn;
+      // zone_watermark_ok for order 0 before each page: a run from one free block takes what the low
+      // mark leaves; the mark is read again after each run because a fallback that claims a pageblock
+      // boosts it.
+      while (got < count) {
+        const room = zone.nrFree - zone.wmark(WMARK_LOW);
+        if (room <= 0) break;
+        let n = this.k.buddy.rmqueueBulk(zone, mt, Math.min(count - got, room), out, got);
+        if (n === 0) {
+          const pfn = this.k.buddy.rmqueue(zone, 0, mt);
+          if (pfn < 0) break;
+          out[got] = pfn;
+          n = 1;
+        }
+        for (let i = got; i < got + n; i++) f.initAllocated(out[i], req.kind);
+        got += n;
       }
       if (got > first) this.countAllocated(zone, got - first, nodes[0], req.task);
     }

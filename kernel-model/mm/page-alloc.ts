@@ -227,6 +227,34 @@ export class BuddyAllocator {
     return this.rmqueueFallback(zone, order, mt);
   }
 
+  /**
+   * Up to `max` order-0 pages of migratetype `mt` into `out[at..]`, exactly as that many rmqueue(zone,
+   * 0, mt) calls would take them while no fallback is needed; returns how many (0 when `mt` has no free
+   * block: the caller falls back page by page). When the smallest free block of `mt` has order k > 0,
+   * every list of `mt` below k is empty, so page-by-page allocation splits that block and hands out its
+   * pages in ascending order, each split leaving the upper halves alone on the lower lists: after n
+   * pages, what is left of it is the aligned decomposition of [pfn + n, pfn + 2^k), one block per list.
+   * That state is built directly, instead of n splits and n list operations.
+   */
+  rmqueueBulk(zone: Zone, mt: MigrateTypeT, max: number, out: Int32Array, at: number): number {
+    for (let o = 0; o <= MAX_ORDER; o++) {
+      const pfn = zone.freeHead[o * NR_MIGRATETYPES + mt];
+      if (pfn < 0) continue;
+      const n = Math.min(max, 1 << o);
+      this.delFromFreeList(zone, pfn, o, mt);
+      for (let i = 0; i < n; i++) out[at + i] = pfn + i;
+      // The rest, in aligned blocks from the top down (each list receives at most one).
+      for (let p = pfn + n, end = pfn + (1 << o); p < end; ) {
+        let order = 0;
+        while (order < o && (p - pfn) % (2 << order) === 0 && p + (2 << order) <= end) order++;
+        this.addToFreeList(zone, p, order, mt);
+        p += 1 << order;
+      }
+      return n;
+    }
+    return 0;
+  }
+
   private rmqueueSmallest(zone: Zone, order: number, mt: number): number {
     for (let o = order; o <= MAX_ORDER; o++) {
       const pfn = zone.freeHead[o * NR_MIGRATETYPES + mt];

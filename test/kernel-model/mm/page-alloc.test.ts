@@ -437,3 +437,51 @@ test('watermarkOk: free pages minus the request must exceed the mark, and a larg
   assert.equal(m.buddy.watermarkOk(zone, 1, 100), false, 'plenty free, but no order-1 block');
   assert.equal(m.buddy.hasFreeBlock(zone, 1), false);
 });
+
+// ---- the bulk path ------------------------------------------------------------------------------------
+
+/** Everything the buddy allocator keeps, as plain arrays, for comparing two machines. */
+function buddyState(m: Machine): unknown {
+  const f = m.frames;
+  return {
+    frames: [f.flags, f.order, f.mapcount, f.link0, f.link1].map((a) => Array.from(a)),
+    zones: m.zones.map((z) => ({ head: Array.from(z.freeHead), tail: Array.from(z.freeTail), count: Array.from(z.freeCount), nrFree: z.nrFree, blockFree: Array.from(z.blockFree), nrReported: z.nrReported })),
+  };
+}
+
+test('property: rmqueueBulk takes the pages, and leaves the lists, exactly as as many order-0 rmqueue calls', () => {
+  fc.assert(
+    fc.property(
+      fc.array(opArb, { minLength: 10, maxLength: 80, size: 'max' }),
+      fc.constantFrom(MigrateType.Unmovable, MigrateType.Movable, MigrateType.Reclaimable),
+      fc.integer({ min: 1, max: 2 * MAX_BLOCK }),
+      (ops, mt, max) => {
+        const [a, b] = [makeMachine([2]), makeMachine([2])];
+        for (const m of [a, b]) {
+          const live: Allocation[] = [];
+          for (const op of ops) {
+            if (op.op === 'alloc') {
+              const got = allocate(m, m.zones[0], op.order, op.mt);
+              if (got) live.push(got);
+            } else if (live.length > 0) {
+              const [x] = live.splice(op.index % live.length, 1);
+              m.buddy.freePages(x.pfn, x.order, op.tail ? FPI_TO_TAIL | FPI_SKIP_REPORT_NOTIFY : 0);
+              if (op.report) m.buddy.setReported(m.buddy.zoneOf(x.pfn), x.pfn);
+            }
+          }
+        }
+        const out = new Int32Array(max);
+        const n = a.buddy.rmqueueBulk(a.zones[0], mt, max, out, 0);
+        const oneByOne: number[] = [];
+        for (let i = 0; i < n; i++) oneByOne.push(b.buddy.rmqueue(b.zones[0], 0, mt));
+        assert.deepEqual(Array.from(out.subarray(0, n)), oneByOne);
+        // A page's frame holds leftovers of the free lists until prep_new_page initialises it, as
+        // allocBulk does for every page it takes: compare what the allocator leaves after that.
+        for (const [m, pages] of [[a, Array.from(out.subarray(0, n))], [b, oneByOne]] as const) for (const p of pages) m.frames.initAllocated(p, KIND_OF_MT[mt]);
+        assert.deepEqual(buddyState(a), buddyState(b));
+        if (n === 0) assert.ok(b.zones[0].freeHead.every((_, list) => list % NR_MIGRATETYPES !== mt || b.zones[0].freeHead[list] < 0));
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
