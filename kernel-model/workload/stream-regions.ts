@@ -7,8 +7,8 @@
  *                   weighted by the region's access mass and added into running sums, so the stream's
  *                   mapping split is read in O(1). A region is reclassified only when the kernel reports
  *                   a change in it (`changed`).
- *   marking         the schedule of accessed-bit marking: restarted when the region changes (its table or
- *                   PMD entry, or a cleared accessed bit), then at τ = 1, 2, 4, ... ticks, up to the
+ *   marking         the schedule of accessed-bit marking: started when the stream first sees the region
+ *                   and restarted when its bits are cleared (`cleared`), then at τ = 1, 2, 4, ... ticks, up to the
  *                   expected number of distinct pages touched in τ ticks, until saturation. The pending
  *                   marks sit in a wheel keyed by tick, so a tick visits only the regions due.
  *

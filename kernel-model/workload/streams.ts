@@ -17,12 +17,13 @@
  *     only the regions they name are reclassified, and the split is kept as running sums;
  *   - accessed bits are set on a schedule rather than every tick. After τ ticks of accesses at a expected
  *     accesses per tick, a region of n pages has N(τ) = n·(1 − e^(−a·τ/n)) distinct pages touched
- *     (uniform within the region). A region whose table changed or whose bits were cleared is marked at
+ *     (uniform within the region). A region new to the stream, or whose bits were cleared, is marked at
  *     once (τ = 1), then at τ = 2, 4, 8, ... up to N(τ) pages each time, until a·τ/n reaches
  *     MARK_SATURATION (~86% of its pages young; every page with a non-negligible rate is). A region
  *     touched less than once per tick is first marked at the τ where N(τ) reaches one page. Between two
  *     marks the bits lag the ideal by at most a doubling of the elapsed time: an approximation that
- *     readers (reclaim, khugepaged, smaps) cannot tell from real hardware's reference timing.
+ *     readers (reclaim, khugepaged, smaps) cannot tell from real hardware's reference timing. A region
+ *     whose mapping changed is only reclassified: every path that maps a page sets or carries its bit.
  *   - step 1 takes only the pages that can change through the fault path, and is skipped while none
  *     can (see everyTouchCounts).
  *
