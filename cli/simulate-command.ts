@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadScenario, ScenarioError } from '../sim/scenario/load.js';
 import { formatSummary, simulate } from '../sim/scenario/simulate.js';
-import { parseDuration } from '../sim/scenario/units.js';
+import { parseDuration } from '../daemon/config/units.js';
 import { resolveShipped } from '../sim/package-files.js';
 import { ExitCode } from './program.js';
 import { progressReporter } from './progress.js';

@@ -6,7 +6,7 @@
 import { MetricsRecorder, type RunMetrics, type WorkloadMetrics } from './metrics.js';
 import { ScenarioRun, type RunOptions } from './runner.js';
 import type { Scenario } from './schema.js';
-import { formatBytes, formatDuration } from './units.js';
+import { formatBytes, formatDuration } from '../../daemon/config/units.js';
 
 /** The result of a simulation. */
 export interface SimulationResult {

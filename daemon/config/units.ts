@@ -1,5 +1,5 @@
 /**
- * Human units in scenario files: sizes (`512MiB`, `2GiB`), durations (`90s`, `10m`, `2h`), rates
+ * Human units in scenario and policy files: sizes (`512MiB`, `2GiB`), durations (`90s`, `10m`, `2h`), rates
  * (`500k`, `2M/s`) and fractions (`0.3`, `30%`). Each parser returns the value in the model's units
  * (bytes, milliseconds, per second, 0–1) or a message saying what was expected; the schema turns that
  * message into a validation issue at the value's path.
