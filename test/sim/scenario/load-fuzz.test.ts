@@ -6,11 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { stringify } from 'yaml';
 import { parseScenario, ScenarioError } from '../../../sim/scenario/load.js';
 import { presetNames } from '../../../sim/scenario/schema.js';
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+import { assertProblemContract, mutate, serialise, type Json, type Mutation } from '../../support/config-fuzz.js';
 
 /** The outcome of loading `text`: 'ok', or the problems, after checking the contract on them. */
 function check(text: string, file: string, never?: RegExp): 'ok' | 'problems' {
@@ -27,21 +25,7 @@ function check(text: string, file: string, never?: RegExp): 'ok' | 'problems' {
   if (!(error instanceof ScenarioError)) {
     throw new Error(`not a ScenarioError: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n--- ${file} ---\n${text}`, { cause: error });
   }
-  assert.ok(error.problems.length > 0, 'a ScenarioError without problems');
-  const lines = text.split('\n').length;
-  for (const p of error.problems) {
-    const where = `${JSON.stringify(p)}\n--- ${file} ---\n${text}`;
-    assert.equal(p.file, file, where);
-    assert.ok(typeof p.path === 'string' && p.path.length > 0, `no path: ${where}`);
-    assert.ok(typeof p.message === 'string' && p.message.length > 0, `no message: ${where}`);
-    assert.ok(!p.message.includes('\n'), `a message over several lines: ${where}`);
-    assert.ok(!p.message.startsWith('internal error'), `a loader bug: ${where}`);
-    if (never) assert.doesNotMatch(p.message, never, where);
-    if (p.line !== undefined) {
-      assert.ok(Number.isInteger(p.line) && p.line >= 1 && p.line <= lines + 1, `line out of the text: ${where}`);
-      assert.ok(Number.isInteger(p.column) && (p.column ?? 0) >= 1, `bad column: ${where}`);
-    }
-  }
+  assertProblemContract(error.problems, text, file, never);
   return 'problems';
 }
 
@@ -109,43 +93,6 @@ const VALID_NO_KNOBS: Json = (() => {
   return v;
 })();
 
-/** Every path to a value in `v` (the root included). */
-function paths(v: Json, at: (string | number)[] = []): (string | number)[][] {
-  const out = [at];
-  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
-  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
-  return out;
-}
-
-function setOwn(o: Record<string, Json>, key: string, value: Json): void {
-  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-type Mutation = { kind: 'drop' | 'replace' | 'insert'; pick: number; key: string; value: Json };
-
-/** Applies a mutation to a copy of `root`: at the `pick`-th path, drop it, replace its value, or add a key/item. */
-function mutate(root: Json, m: Mutation): Json {
-  const copy = structuredClone(root);
-  const all = paths(copy);
-  const path = all[m.pick % all.length];
-  if (path.length === 0) return m.kind === 'replace' ? m.value : copy;
-  let parent: Json = copy;
-  for (const seg of path.slice(0, -1)) parent = (parent as Record<string | number, Json>)[seg];
-  const last = path[path.length - 1];
-  const target = (parent as Record<string | number, Json>)[last];
-  if (m.kind === 'drop') {
-    if (Array.isArray(parent)) parent.splice(Number(last), 1);
-    else delete (parent as Record<string, Json>)[String(last)];
-  } else if (m.kind === 'replace') {
-    if (Array.isArray(parent)) parent[Number(last)] = m.value;
-    else setOwn(parent as Record<string, Json>, String(last), m.value);
-  } else if (Array.isArray(target)) target.push(m.value);
-  else if (target !== null && typeof target === 'object') setOwn(target, m.key, m.value);
-  else if (Array.isArray(parent)) parent.push(m.value);
-  else setOwn(parent as Record<string, Json>, m.key, m.value);
-  return copy;
-}
-
 const interesting: fc.Arbitrary<Json> = fc.constantFrom<Json>(
   null, true, false, 0, -1, 1, 1.5, 1e21, Number.MAX_SAFE_INTEGER, '', 'max', '12Gb', '90', '90s', '0s', '-5MiB', '4097', '2MiB', '1000%', '30%',
   '2M/s', 'strided', 'zipf', 'bind', 'default', '/', '/batch', '/batch/a', 'heap', 'buffer-pool', 'lookups', 'sometimes', ...presetNames,
@@ -162,11 +109,6 @@ const mutation: fc.Arbitrary<Mutation> = fc.record({
   key: fc.oneof(keys, fc.string({ maxLength: 8 })),
   value: fc.oneof({ weight: 3, arbitrary: interesting }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json> }),
 });
-
-function serialise(value: Json, format: 'yaml' | 'json' | 'yaml-flow'): string {
-  if (format === 'json') return JSON.stringify(value, null, 2);
-  return stringify(value, { collectionStyle: format === 'yaml-flow' ? 'flow' : 'any', aliasDuplicateObjects: false });
-}
 
 test('the valid scenario the mutations start from is valid, as YAML and as JSON', () => {
   assert.equal(check(serialise(VALID, 'yaml'), 'valid.yaml'), 'ok');
