@@ -1,29 +1,25 @@
-/** `uhugepaged check FILE...`: validates scenario files and prints what is wrong (see docs/cli.md). */
+/** `uhugepaged check FILE...`: validates policy and scenario files and prints what is wrong (see docs/cli.md). */
 import { Command } from 'commander';
-import { formatProblem, parseScenario, parseSource, readSourceText, ScenarioError, type Problem } from '../sim/scenario/load.js';
+import { ConfigFileError, formatProblem, parseSource, readSourceText, type Problem } from '../daemon/config/config-file.js';
+import { parsePolicy } from '../daemon/config/policy.js';
+import { parseScenario } from '../sim/scenario/load.js';
 import { ExitCode } from './program.js';
 
-/** The problems of one file (none when it is valid). */
+/**
+ * The problems of one file (none when it is valid). A file whose top level has `machine` is a scenario;
+ * any other is read as a policy file.
+ */
 export function checkFile(file: string): Problem[] {
   try {
     const text = readSourceText(file);
-    const source = parseSource(text, file);
-    const top = source.value;
-    if (typeof top !== 'object' || top === null || Array.isArray(top) || !Object.prototype.hasOwnProperty.call(top, 'machine')) {
-      const pos = source.locate([]);
-      return [
-        {
-          file,
-          ...(pos ? { line: pos.line, column: pos.column } : {}),
-          path: '(root)',
-          message: 'not a scenario file: expected a top-level "machine" (policy files are not supported yet)',
-        },
-      ];
-    }
-    parseScenario(text, file);
+    const top = parseSource(text, file).value;
+    const scenario = typeof top === 'object' && top !== null && !Array.isArray(top) && Object.prototype.hasOwnProperty.call(top, 'machine');
+    if (scenario) parseScenario(text, file);
+    else parsePolicy(text, file);
     return [];
   } catch (e) {
-    if (e instanceof ScenarioError) return e.problems;
+    // A ScenarioError is a ConfigFileError too.
+    if (e instanceof ConfigFileError) return e.problems;
     throw e;
   }
 }
@@ -31,14 +27,15 @@ export function checkFile(file: string): Problem[] {
 /** The check subcommand. */
 export function checkCommand(): Command {
   return new Command('check')
-    .description('validate scenario files: print "FILE: ok" or each problem as FILE:LINE:COL: PATH: MESSAGE')
-    .argument('<file...>', 'scenario files (YAML, or JSON when the name ends in .json)')
+    .description('validate policy and scenario files: print "FILE: ok" or each problem as FILE:LINE:COL: PATH: MESSAGE')
+    .argument('<file...>', 'policy or scenario files (YAML, or JSON when the name ends in .json; a scenario has a top-level "machine")')
     // Bad usage (no file) ends in a CommanderError that main.ts turns into exit code 2, as --help's 0.
     .exitOverride()
     .addHelpText(
       'after',
       '\nExit code 0 when every file is valid, 2 when any has a problem.\n' +
-        '\nExample:\n  $ uhugepaged check config/scenarios/default.yaml my-scenario.yaml\n' +
+        '\nExample:\n  $ uhugepaged check config/uhugepaged.yaml config/scenarios/default.yaml my-scenario.yaml\n' +
+        '  config/uhugepaged.yaml: ok\n' +
         '  config/scenarios/default.yaml: ok\n' +
         '  my-scenario.yaml:12:15: workloads[0].mappings[0].size: expected a size such as 4096, 512MiB or 2GiB (units B, KiB, MiB, GiB, TiB), got "12Gb"\n',
     )

@@ -57,22 +57,24 @@ test('check: an invalid file prints each problem as FILE:LINE:COL: PATH: MESSAGE
   });
 });
 
-test('check: a semantic problem, a missing file and a file that is not a scenario', () => {
+test('check: a semantic problem, a missing file and a policy with a mistake', () => {
   withFiles({ 'node.yaml': GOOD.replace('  - name: db', '  - name: db\n    node: 1'), 'policy.yaml': 'rules:\n  - match: db\n' }, (p) => {
     const r = run('check', p('node.yaml'), p('missing.yaml'), p('policy.yaml'));
     assert.equal(r.status, 2);
     assert.deepEqual(r.stdout.split('\n'), [
       `${p('node.yaml')}:7:11: workloads[0].node: node 1 does not exist: the machine has 1 node (0)`,
       `${p('missing.yaml')}: (root): cannot read the file: no such file (ENOENT)`,
-      `${p('policy.yaml')}:1:1: (root): not a scenario file: expected a top-level "machine" (policy files are not supported yet)`,
+      `${p('policy.yaml')}:1:1: version: missing required key "version": expected 1`,
+      `${p('policy.yaml')}:1:1: classes: missing required key "classes": expected a list`,
+      `${p('policy.yaml')}:1:1: rules: unknown key "rules"; allowed keys: $schema, version, killSwitch, classes, budgets, guards, pacing, scorers, schedules`,
       '',
     ]);
   });
 });
 
-test('check: the scenarios shipped in config/scenarios are valid', () => {
-  const r = run('check', 'config/scenarios/default.yaml');
-  assert.equal(r.stdout, 'config/scenarios/default.yaml: ok\n');
+test('check: the shipped policy and scenarios are valid', () => {
+  const r = run('check', 'config/uhugepaged.yaml', 'config/scenarios/default.yaml');
+  assert.equal(r.stdout, 'config/uhugepaged.yaml: ok\nconfig/scenarios/default.yaml: ok\n');
   assert.equal(r.status, 0);
 });
 
