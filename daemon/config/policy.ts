@@ -4,7 +4,7 @@
  * reported at once, each with the file, line, column and path (config-file.ts); a file is either a valid
  * Policy or a ConfigFileError, never anything else.
  */
-import { validateFile, readSourceText, type Finding } from './config-file.js';
+import { loadFile, validateFile, type Finding } from './config-file.js';
 import { PolicyFileSchema, type Policy } from './policy-schema.js';
 
 /** A policy from its text; throws ConfigFileError listing every problem. */
@@ -14,7 +14,7 @@ export function parsePolicy(text: string, file: string): Policy {
 
 /** A policy from its file; throws ConfigFileError listing every problem (an unreadable file is one). */
 export function loadPolicy(file: string): Policy {
-  return parsePolicy(readSourceText(file), file);
+  return loadFile(file, PolicyFileSchema, semanticFindings);
 }
 
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
