@@ -681,3 +681,27 @@ export function parseRangeList(text: string): number[] {
     return Array.from({ length: to - from + 1 }, (_, i) => from + i);
   });
 }
+
+/** /proc/PID/cgroup: the process's cgroup in the unified (v2) hierarchy, and per v1 controller. */
+export interface ProcCgroupRecord {
+  /** Path in the v2 hierarchy (the `0::` line), when the host mounts one. */
+  readonly unified: string | undefined;
+  /** v1 hierarchies: controller (or `name=...`) → path. */
+  readonly v1: ReadonlyMap<string, string>;
+}
+
+/**
+ * `/proc/PID/cgroup`: lines `hierarchy-ID:controller-list:path`. A v2 host has one line `0::/path`; a
+ * v1 host one line per hierarchy (`4:memory:/path`, `1:name=systemd:/`), whose controllers may be
+ * comma-separated (`3:cpu,cpuacct:/`); a hybrid host has both.
+ */
+export function parseProcCgroup(text: string): ProcCgroupRecord {
+  let unified: string | undefined;
+  const v1 = new Map<string, string>();
+  for (const at of contentLines(text)) {
+    const m = match('cgroup', at, /^(\d+):([^:]*):(\/.*)$/, '"ID:controllers:/path"');
+    if (m[1] === '0' && m[2] === '') unified = m[3];
+    else for (const c of m[2].split(',')) if (c !== '') v1.set(c, m[3]);
+  }
+  return { unified, v1 };
+}

@@ -3,7 +3,7 @@
  * what reading costs. Texts are built by the formatters of this folder from the mechanisms' state.
  *
  *   /proc/{vmstat,meminfo,buddyinfo,pagetypeinfo,zoneinfo,pressure/memory}
- *   /proc/PID/{smaps,smaps_rollup,numa_maps,status,stat}  /proc/PID/clear_refs (write)
+ *   /proc/PID/{smaps,smaps_rollup,numa_maps,status,stat,cgroup}  /proc/PID/clear_refs (write)
  *   /proc/PID/pagemap, /proc/kpageflags (binary)          /dev/kmsg
  *   /proc/sys/vm/*                                         /sys/kernel/mm/transparent_hugepage/**
  *   /proc/sys/kernel/numa_balancing                        /sys/module/page_reporting/parameters/*
@@ -44,6 +44,8 @@ const pidFiles: Record<string, { read: PidReader; ptrace: boolean }> = {
   numa_maps: { read: procNumaMaps, ptrace: true },
   status: { read: (k, t) => procStatus(k, t), ptrace: false },
   stat: { read: (k, t) => procStat(k, t), ptrace: false },
+  // The unified (v2) hierarchy only, as on a host booted with cgroup v2: one line, hierarchy 0.
+  cgroup: { read: (_k, t) => `0::${t.cgroup}\n`, ptrace: false },
   // Mode 0400 in Linux: the owner (of a dumpable process) or root; the ptrace check stands in for that.
   ksm_stat: { read: (k, t) => formatKsmStat(k.ksm.stat(t)), ptrace: true },
   ksm_merging_pages: { read: (k, t) => `${k.ksm.stat(t).mergingPages}\n`, ptrace: true },
