@@ -9,6 +9,8 @@ export interface DaemonOptions {
   readonly logFile?: string | undefined;
   /** Upper bound on how long a graceful shutdown may take before the process gives up waiting. */
   readonly shutdownTimeoutMs: number;
+  /** Port of the Prometheus endpoint on 127.0.0.1; 0 turns it off. */
+  readonly metricsPort: number;
 }
 
 /** Token of {@link DaemonOptions}. */
@@ -18,4 +20,5 @@ export const DaemonOptions = Symbol.for('uhugepaged.DaemonOptions');
 export const defaultDaemonOptions: DaemonOptions = {
   logLevel: 'info',
   shutdownTimeoutMs: 10_000,
+  metricsPort: 0,
 };
