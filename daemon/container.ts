@@ -4,6 +4,7 @@
  */
 import { Container, ContainerModule } from 'inversify';
 import { config as rxjsConfig } from 'rxjs';
+import { configModule } from './config/config-module.js';
 import { DaemonOptions, defaultDaemonOptions } from './config/daemon-options.js';
 import { lifecycleModule } from './lifecycle/lifecycle-module.js';
 import { scheduleModule } from './schedule/schedule-module.js';
@@ -16,7 +17,7 @@ export function daemonModules(options: Partial<DaemonOptions> = {}): ContainerMo
   const optionsModule = new ContainerModule(({ bind }) => {
     bind<DaemonOptions>(DaemonOptions).toConstantValue(resolved);
   });
-  return [optionsModule, telemetryModule, scheduleModule, lifecycleModule];
+  return [optionsModule, telemetryModule, scheduleModule, configModule, lifecycleModule];
 }
 
 /** Builds the daemon's container and installs the process-wide rxjs error hook. */

@@ -11,6 +11,8 @@ export interface DaemonOptions {
   readonly shutdownTimeoutMs: number;
   /** Port of the Prometheus endpoint on 127.0.0.1; 0 turns it off. */
   readonly metricsPort: number;
+  /** The policy file; undefined means the shipped config/uhugepaged.yaml. */
+  readonly policyFile?: string | undefined;
 }
 
 /** Token of {@link DaemonOptions}. */

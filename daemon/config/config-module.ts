@@ -1,0 +1,11 @@
+import { ContainerModule } from 'inversify';
+import { ManagedService } from '../lifecycle/managed-service.js';
+import { PolicyReloader } from './policy-reloader.js';
+import { PolicyStore } from './policy-store.js';
+
+/** Bindings of the configuration feature: the policy in force and its reload on SIGHUP or file change. */
+export const configModule = new ContainerModule(({ bind }) => {
+  bind(PolicyStore).toSelf().inSingletonScope();
+  bind(PolicyReloader).toSelf().inSingletonScope();
+  bind<ManagedService>(ManagedService).toService(PolicyReloader);
+});
