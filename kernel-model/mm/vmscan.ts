@@ -99,47 +99,27 @@ export class Vmscan {
    */
   lruAddBulk(pfns: Int32Array, from: number, to: number): void {
     const f = this.k.frames;
-    let node = -1;
-    let item = -1;
-    let run = 0;
+    const runs = new LruRuns((node, item, pages) => this.lruCount(node, item, pages));
     for (let i = from; i < to; i++) {
       const pfn = pfns[i];
       f.set(pfn, PG.lru);
       f.clear(pfn, PG.active);
-      const n = this.k.nodeOfPfn(pfn);
-      const it = this.lruItem(pfn);
-      if (n !== node || it !== item) {
-        if (run > 0) this.lruCount(node, item, run);
-        node = n;
-        item = it;
-        run = 0;
-      }
-      run += f.has(pfn, PG.head) ? HPAGE_PMD_NR : 1;
+      runs.add(this.k.nodeOfPfn(pfn), this.lruItem(pfn), f.has(pfn, PG.head) ? HPAGE_PMD_NR : 1);
     }
-    if (run > 0) this.lruCount(node, item, run);
+    runs.end();
   }
 
   /** `lruDel` for each of `pfns[from..to)`, with the list counts changed once per run as in `lruAddBulk`. */
   lruDelBulk(pfns: Int32Array, from: number, to: number): void {
     const f = this.k.frames;
-    let node = -1;
-    let item = -1;
-    let run = 0;
+    const runs = new LruRuns((node, item, pages) => this.lruCount(node, item, -pages));
     for (let i = from; i < to; i++) {
       const pfn = pfns[i];
       if (!f.has(pfn, PG.lru)) continue;
-      const n = this.k.nodeOfPfn(pfn);
-      const it = this.lruItem(pfn);
-      if (n !== node || it !== item) {
-        if (run > 0) this.lruCount(node, item, -run);
-        node = n;
-        item = it;
-        run = 0;
-      }
-      run += f.has(pfn, PG.head) ? HPAGE_PMD_NR : 1;
+      runs.add(this.k.nodeOfPfn(pfn), this.lruItem(pfn), f.has(pfn, PG.head) ? HPAGE_PMD_NR : 1);
       f.clear(pfn, PG.lru | PG.active | PG.referenced);
     }
-    if (run > 0) this.lruCount(node, item, -run);
+    runs.end();
   }
 
   /** Adds `pages` to list `item` of `node` and to its zone counterpart. */
@@ -410,5 +390,28 @@ function zoneLruItem(item: number): number {
       return Vm.nr_zone_active_file;
     default:
       return Vm.nr_zone_unevictable;
+  }
+}
+
+/** Pages summed per run of one (node, LRU list), each run handed to `count` once (the bulk LRU paths). */
+class LruRuns {
+  private node = -1;
+  private item = -1;
+  private pages = 0;
+
+  constructor(private readonly count: (node: number, item: number, pages: number) => void) {}
+
+  add(node: number, item: number, pages: number): void {
+    if (node !== this.node || item !== this.item) {
+      this.end();
+      this.node = node;
+      this.item = item;
+    }
+    this.pages += pages;
+  }
+
+  end(): void {
+    if (this.pages > 0) this.count(this.node, this.item, this.pages);
+    this.pages = 0;
   }
 }
