@@ -14,6 +14,33 @@ export interface ReportedProblem {
   readonly message: string;
 }
 
+/**
+ * Loads `text` and checks the loaders' contract: a value (checked by `accept`) or an error of
+ * `errorClass` whose every problem meets assertProblemContract — never any other exception.
+ */
+export function checkLoad<T>(
+  text: string,
+  file: string,
+  load: (text: string, file: string) => T,
+  accept: (value: T) => void,
+  errorClass: new (...args: never[]) => Error & { readonly problems: readonly ReportedProblem[] },
+  never?: RegExp,
+): 'ok' | 'problems' {
+  let error: unknown;
+  try {
+    accept(load(text, file));
+    return 'ok';
+  } catch (e) {
+    if (e instanceof assert.AssertionError) throw e;
+    error = e;
+  }
+  if (!(error instanceof errorClass)) {
+    throw new Error(`not a ${errorClass.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n--- ${file} ---\n${text}`, { cause: error });
+  }
+  assertProblemContract(error.problems, text, file, never);
+  return 'problems';
+}
+
 /** Checks every problem of a failed load: the file, a path, a one-line message, a line inside the text. */
 export function assertProblemContract(problems: readonly ReportedProblem[], text: string, file: string, never?: RegExp): void {
   assert.ok(problems.length > 0, 'an error without problems');

@@ -10,24 +10,15 @@ import fc from 'fast-check';
 import { parse } from 'yaml';
 import { ConfigFileError } from '../../../daemon/config/config-file.js';
 import { parsePolicy } from '../../../daemon/config/policy.js';
-import { assertProblemContract, mutate, serialise, type Json, type Mutation } from '../../support/config-fuzz.js';
+import { checkLoad, mutate, serialise, type Json, type Mutation } from '../../support/config-fuzz.js';
+import type { Policy } from '../../../daemon/config/policy-schema.js';
 
 function check(text: string, file: string, never?: RegExp): 'ok' | 'problems' {
-  let error: unknown;
-  try {
-    const p = parsePolicy(text, file);
+  const accept = (p: Policy): void => {
     assert.ok(p.classes.length > 0);
     assert.equal(typeof p.pacing.interval, 'number');
-    return 'ok';
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    error = e;
-  }
-  if (!(error instanceof ConfigFileError)) {
-    throw new Error(`not a ConfigFileError: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n--- ${file} ---\n${text}`, { cause: error });
-  }
-  assertProblemContract(error.problems, text, file, never);
-  return 'problems';
+  };
+  return checkLoad(text, file, parsePolicy, accept, ConfigFileError, never);
 }
 
 const tokens = [

@@ -7,26 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseScenario, ScenarioError } from '../../../sim/scenario/load.js';
+import type { Scenario } from '../../../sim/scenario/schema.js';
 import { presetNames } from '../../../sim/scenario/schema.js';
-import { assertProblemContract, mutate, serialise, type Json, type Mutation } from '../../support/config-fuzz.js';
+import { checkLoad, mutate, serialise, type Json, type Mutation } from '../../support/config-fuzz.js';
 
 /** The outcome of loading `text`: 'ok', or the problems, after checking the contract on them. */
 function check(text: string, file: string, never?: RegExp): 'ok' | 'problems' {
-  let error: unknown;
-  try {
-    const s = parseScenario(text, file);
+  const accept = (s: Scenario): void => {
     assert.equal(typeof s.durationMs, 'number');
     assert.ok(Array.isArray(s.workloads));
-    return 'ok';
-  } catch (e) {
-    if (e instanceof assert.AssertionError) throw e;
-    error = e;
-  }
-  if (!(error instanceof ScenarioError)) {
-    throw new Error(`not a ScenarioError: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n--- ${file} ---\n${text}`, { cause: error });
-  }
-  assertProblemContract(error.problems, text, file, never);
-  return 'problems';
+  };
+  return checkLoad(text, file, parseScenario, accept, ScenarioError, never);
 }
 
 // ---- random text ----------------------------------------------------------------------------------
