@@ -65,7 +65,7 @@ export class KernelAllocations {
     return n;
   }
 
-  /** Frees `pfns` in order, in batches, taking them off counter `item`. */
+  /** Frees `pfns` in batches (each freed sorted by frame, see freeBulk), taking them off counter `item`. */
   private free(pfns: readonly number[], item: number): void {
     for (let start = 0; start < pfns.length; start += BATCH) {
       const n = Math.min(BATCH, pfns.length - start);

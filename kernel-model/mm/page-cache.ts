@@ -94,7 +94,8 @@ export class PageCache {
    */
   drop(nrPages: number, cleanOnly = false): number {
     if (!cleanOnly) {
-      // The pages at the end of the array go, last first as page by page: the array just gets shorter.
+      // The pages at the end of the array go, in batches from the last one (freeBulk frees each batch
+      // sorted by frame): the array just gets shorter.
       const n = nrPages >= this.count ? this.count : nrPages > 0 ? Math.ceil(nrPages) : 0;
       const from = this.count - n;
       this.pages.subarray(from, this.count).reverse();
@@ -130,7 +131,7 @@ export class PageCache {
     k.allocator.freePages(pfn, 0);
   }
 
-  /** `evict` for pages `pfns[from..to)` already out of the array: off the LRU, uncounted, freed in that order. */
+  /** `evict` for pages `pfns[from..to)` already out of the array: off the LRU, uncounted, freed (freeBulk sorts them). */
   private release(pfns: Int32Array, from: number, to: number): void {
     const k = this.k;
     const f = k.frames;
