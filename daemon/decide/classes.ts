@@ -22,7 +22,7 @@ export interface ProcessIdentity {
 type Match = PolicyClass['match'];
 
 /** The outcome for one process. */
-export type ClassOutcome = { readonly cls: PolicyClass; readonly excluded: false } | { readonly cls: PolicyClass; readonly excluded: true } | undefined;
+export type ClassOutcome = { readonly cls: PolicyClass; readonly excluded: boolean } | undefined;
 
 /** A comm glob (`*`, `?`) as an anchored regular expression. */
 function globRegExp(glob: string): RegExp {
@@ -71,7 +71,7 @@ export class ClassMatcher {
   classify(p: ProcessIdentity): ClassOutcome {
     for (const c of this.compiled) {
       if (!meets(c.match, p)) continue;
-      return c.exclude && meets(c.exclude, p) ? { cls: c.cls, excluded: true } : { cls: c.cls, excluded: false };
+      return { cls: c.cls, excluded: c.exclude !== undefined && meets(c.exclude, p) };
     }
     return undefined;
   }

@@ -43,6 +43,8 @@ export class CronExpression {
   private readonly minutes: readonly number[];
   private readonly hours: readonly number[];
   private readonly matcher: ScheduledTask;
+  /** The time of day in the expression's zone (made once: a formatter is costly to build). */
+  private readonly clockFormat: Intl.DateTimeFormat;
 
   constructor(
     readonly expression: string,
@@ -55,6 +57,7 @@ export class CronExpression {
     this.hours = [...v.fields.hour].sort((a, b) => a - b);
     // A task that is never started: only its matcher is used. It is removed from node-cron's registry at once.
     this.matcher = createTask(expression, () => undefined, { timezone });
+    this.clockFormat = new Intl.DateTimeFormat('en-US', { timeZone: timezone, hourCycle: 'h23', hour: 'numeric', minute: 'numeric', second: 'numeric' });
     void this.matcher.destroy();
   }
 
@@ -89,7 +92,7 @@ export class CronExpression {
 
   /** Local midnight (in the expression's time zone) of the day holding `ms`. */
   private dayStart(ms: number): number {
-    const parts = new Intl.DateTimeFormat('en-US', { timeZone: this.timezone, hourCycle: 'h23', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(ms));
+    const parts = this.clockFormat.formatToParts(new Date(ms));
     const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
     return Math.floor(ms / 1000) * 1000 - ((get('hour') * 60 + get('minute')) * 60 + get('second')) * 1000;
   }
