@@ -72,7 +72,7 @@ export class PageAllocator {
           out[got] = pfn;
           n = 1;
         }
-        for (let i = got; i < got + n; i++) f.initAllocated(out[i], req.kind);
+        for (let j = got; j < got + n; j++) f.initAllocated(out[j], req.kind);
         got += n;
       }
       if (got > first) this.countAllocated(zone, got - first, nodes[0], req.task);
