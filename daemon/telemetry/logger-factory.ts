@@ -9,6 +9,11 @@ export interface LoggerFactory {
   forClass(area: string, className: string): Logger;
   /** The root logger, for the composition root and process-level events. */
   readonly root: Logger;
+  /**
+   * Ends logging, for the last step of a shutdown: resolves once every line logged before the call is
+   * written and the log file is closed. Idempotent; nothing may be logged afterwards.
+   */
+  close(): Promise<void>;
 }
 
 /** Token of {@link LoggerFactory}. */

@@ -20,7 +20,12 @@ export class ArrayTransport extends Transport {
 export class CapturingLoggerFactory implements LoggerFactory {
   readonly entries: Captured[] = [];
   readonly root: Logger = winston.createLogger({ level: 'debug', transports: [new ArrayTransport(this.entries)] });
+  private closing: Promise<void> | undefined;
   forClass(area: string, className: string): Logger {
     return this.root.child({ logger: `${area}:${className}` });
+  }
+  close(): Promise<void> {
+    this.closing ??= new Promise((resolve) => this.root.end(() => resolve()));
+    return this.closing;
   }
 }
