@@ -1,7 +1,7 @@
 /**
  * Parsers of the procfs and sysfs texts the daemon reads, for the simulated kernel and a real Linux alike.
  * They follow the formats of Linux 6.18 (fs/proc/meminfo.c, mm/vmstat.c, fs/proc/task_mmu.c,
- * fs/proc/array.c, kernel/sched/psi.c, mm/memcontrol.c) and take the text exactly as read from the file.
+ * fs/proc/array.c, kernel/sched/psi.c, mm/memcontrol.c, drivers/base/node.c) and take the text exactly as read from the file.
  *
  * Two rules hold for every parser:
  * - Newer kernels add fields. A parser keeps every field it recognises by shape (a `name value` line, a
@@ -318,7 +318,7 @@ function zoneinfoPagesetLine(zone: ZoneinfoRecord, at: Line, t: string): Zoneinf
   return 'pagesets';
 }
 
-// ---- smaps, smaps_rollup, numa_maps ----------------------------------------------------------------
+// ---- maps, smaps, smaps_rollup, numa_maps -----------------------------------------------------------
 
 /** The /proc/PID/maps header of a VMA. */
 export interface VmaHeaderRecord {
@@ -389,6 +389,19 @@ function addSmapsLine(vma: { fields: Map<string, number>; vmFlags: string[] }, a
   const field = smapsField('smaps', at);
   if (field === undefined) throw new ProcfsParseError('smaps', at.n, at.text, 'expected "Name: value [kB]" or VmFlags');
   vma.fields.set(...field);
+}
+
+/**
+ * /proc/PID/maps, one record per line (VMA), in the kernel's order (ascending addresses). Every line must
+ * be a VMA header — the same header smaps starts each VMA with; the name (after the padding) is
+ * unescaped, '' for unnamed anonymous memory.
+ */
+export function parseMaps(text: string): VmaHeaderRecord[] {
+  return contentLines(text).map((at) => {
+    const header = vmaHeader('maps', at);
+    if (header === undefined) throw new ProcfsParseError('maps', at.n, at.text, 'expected "start-end perms offset major:minor inode [name]"');
+    return header;
+  });
 }
 
 /** /proc/PID/smaps, one record per VMA. */
@@ -669,7 +682,10 @@ export function parseChoice(text: string): ChoiceRecord {
   return { choices: tokens.map((t) => t.replace(/^\[(.*)\]$/, '$1')), current: bracketed[0].slice(1, -1) };
 }
 
-/** A `%*pbl` range list (`0-3,8`, as in Cpus_allowed_list and Mems_allowed_list) as sorted numbers. */
+/**
+ * A `%*pbl` range list (`0-3,8`: Cpus_allowed_list and Mems_allowed_list of status,
+ * /sys/devices/system/node/online and nodeN/cpulist) as the numbers, in the order printed (ascending).
+ */
 export function parseRangeList(text: string): number[] {
   const at: Line = { n: 1, text: text.trim() };
   if (at.text === '') return [];

@@ -4,7 +4,7 @@
  * (Documentation/admin-guide/mm/pagemap.rst). A daemon counts populated, swapped and shared pages of a
  * 2 MiB region from pagemap, and THP/KSM/zero pages from kpageflags, as tcmalloc does on Linux.
  */
-import { HPAGE_PMD_SIZE, PAGE_SIZE, PageKind } from '../mm/constants.js';
+import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE, PageKind } from '../mm/constants.js';
 import { VM, type Task } from '../mm/mm-types.js';
 import { PG } from '../mm/page-flags.js';
 import { PTRS_PER_PTE, ptePfn, pteSwapSlot } from '../mm/pgtable.js';
@@ -87,13 +87,23 @@ export function readKpageflags(k: Kernel, offset: number, length: number): Uint8
   return out;
 }
 
+/**
+ * The flags of one frame (fs/proc/page.c `stable_page_flags`). The huge zero page is a compound folio in
+ * Linux (folio_alloc) with no rmap: each of its frames reads ZERO_PAGE and THP, COMPOUND_HEAD or
+ * COMPOUND_TAIL, and no MMAP however many PMDs map it. The model allocates it as a plain order-9 block,
+ * so its frames are recognised by their range here.
+ */
 function kpageflagBits(k: Kernel, pfn: number): number[] {
   const f = k.frames;
   if (f.has(pfn, PG.buddy)) return [KPF.BUDDY];
+  const hugeZero = k.huge.hugeZeroPfn;
+  if (hugeZero >= 0 && pfn >= hugeZero && pfn < hugeZero + HPAGE_PMD_NR) {
+    return [KPF.ZERO_PAGE, KPF.THP, pfn === hugeZero ? KPF.COMPOUND_HEAD : KPF.COMPOUND_TAIL];
+  }
   const head = f.compoundHead(pfn);
   const bits: number[] = [];
   const kind = f.kind(head);
-  if (pfn === k.zeroPfn || (head === k.huge.hugeZeroPfn && kind === PageKind.ZeroPage)) bits.push(KPF.ZERO_PAGE);
+  if (pfn === k.zeroPfn) bits.push(KPF.ZERO_PAGE);
   if (kind === PageKind.Anon) bits.push(KPF.ANON, KPF.SWAPBACKED);
   if (kind === PageKind.SlabReclaimable || kind === PageKind.KernelUnmovable) bits.push(KPF.SLAB);
   if (kind === PageKind.PageTable) bits.push(KPF.PGTABLE);

@@ -5,6 +5,7 @@
  * when read, never stored.
  */
 import { HPAGE_PMD_NR, MAX_ORDER, NR_MIGRATETYPES, NR_ORDERS } from '../mm/constants.js';
+import { cpuCount } from '../cpu-topology.js';
 import { VM } from '../mm/mm-types.js';
 import { WMARK_HIGH, WMARK_LOW, WMARK_MIN, type Zone } from '../mm/page-alloc.js';
 import { NR_VM_ITEMS, Vm } from '../mm/vmstat.js';
@@ -15,9 +16,6 @@ import { formatPressure } from './pressure.js';
 import { formatVmstat } from './vmstat.js';
 import { formatZoneinfo, type ZoneinfoPageset } from './zoneinfo.js';
 import type { Kernel } from '../kernel.js';
-
-/** CPUs the model pretends to have (per-CPU sections of zoneinfo). */
-const MODEL_CPUS = 2;
 
 /** Per-node counters with the derived items filled in. */
 function nodeCounters(k: Kernel, node: number): Float64Array {
@@ -158,7 +156,7 @@ export function procPagetypeinfo(k: Kernel): string {
   );
 }
 
-/** /proc/zoneinfo: one populated Normal zone per node (the model has no DMA zones). */
+/** /proc/zoneinfo: one populated Normal zone per node (the model has no DMA zones), a pageset per CPU. */
 export function procZoneinfo(k: Kernel): string {
   const pageset: ZoneinfoPageset = { count: 0, high: 0, batch: 63, highMin: 0, highMax: 0, statThreshold: 0 };
   return formatZoneinfo(
@@ -182,7 +180,7 @@ export function procZoneinfo(k: Kernel): string {
             cma: 0,
             protection: [0, 0, 0, 0, 0],
             counters,
-            pagesets: Array.from({ length: MODEL_CPUS }, () => pageset),
+            pagesets: Array.from({ length: cpuCount(k.nodeCount) }, () => pageset),
             startPfn: z.startPfn,
           },
         ],

@@ -1,15 +1,17 @@
 /**
- * Per-process procfs files: /proc/PID/smaps, smaps_rollup, numa_maps, status, stat (text) and the
+ * Per-process procfs files: /proc/PID/maps, smaps, smaps_rollup, numa_maps, status, stat (text) and the
  * clear_refs control. smaps-like files walk the page tables, so the reader pays in proportion to what
- * the process maps; status and stat are cheap.
+ * the process maps; maps, status and stat are cheap.
  */
 import { PAGE_SIZE } from '../mm/constants.js';
 import { Cost } from '../mm/costs.js';
 import type { Mempolicy } from '../mm/mempolicy.js';
-import { VM, type Task } from '../mm/mm-types.js';
+import { VM, type Task, type Vma } from '../mm/mm-types.js';
 import { PG } from '../mm/page-flags.js';
 import { PTRS_PER_PTE, ptePfn } from '../mm/pgtable.js';
 import { allCapabilityNames } from '../capabilities.js';
+import { cpuCount, taskCpu } from '../cpu-topology.js';
+import { formatMaps, type MapsVma } from './maps.js';
 import { formatNumaMaps } from './numa-maps.js';
 import { formatSmapsRollup, formatSmapsVma, smapsRollupFields, type SmapsRollupField } from './smaps.js';
 import { clockTicks, formatStat } from './stat.js';
@@ -18,15 +20,28 @@ import { smapsKb, vmaFlagMnemonics, vmaPageStats, vmaThpEligible } from './task-
 import { SyscallError } from '../syscall-error.js';
 import type { Kernel } from '../kernel.js';
 
-/** CPUs the model reports as allowed. */
-const MODEL_CPUS = 2;
-
 /** Charges a reader for a page-table walk. */
 function chargeWalk(reader: Task | undefined, walked: number): void {
   reader?.chargeSys(Cost.procfsRead + walked * Cost.procfsPerPage);
 }
 
-/** /proc/PID/smaps. */
+/**
+ * A VMA's maps line fields. Every VMA of the model is anonymous memory without a name; Linux prints the
+ * offset only for a VMA with a file, so private anonymous memory shows 0 however it was split, and
+ * shared anonymous memory (a shmem file) its vm_pgoff. (Linux also names a shared one `/dev/zero
+ * (deleted)` on device 00:01 with the shmem inode; the model prints it unnamed, as 00:00 0.)
+ */
+function mapsVma(v: Vma): MapsVma {
+  const offset = v.flags & VM.SHARED ? v.pgoff * PAGE_SIZE : 0;
+  return { start: v.start, end: v.end, offset, major: 0, minor: 0, inode: 0, vmFlags: vmaFlagMnemonics(v) };
+}
+
+/** /proc/PID/maps: the VMAs' header lines, no page walk. */
+export function procMaps(task: Task): string {
+  return formatMaps(task.mm.vmas.map(mapsVma));
+}
+
+/** /proc/PID/smaps: the maps line of each VMA, then its walked figures. */
 export function procSmaps(k: Kernel, task: Task, reader: Task | undefined): string {
   let walked = 0;
   const text = task.mm.vmas
@@ -34,10 +49,9 @@ export function procSmaps(k: Kernel, task: Task, reader: Task | undefined): stri
       const s = vmaPageStats(k, task, v);
       walked += s.walked;
       return formatSmapsVma({
-        start: v.start, end: v.end, offset: v.pgoff * PAGE_SIZE, major: 0, minor: 0, inode: 0,
+        ...mapsVma(v),
         kb: smapsKb(s, (v.flags & VM.LOCKED) !== 0),
         thpEligible: vmaThpEligible(k, task, v),
-        vmFlags: vmaFlagMnemonics(v),
       });
     })
     .join('');
@@ -107,18 +121,18 @@ export function procStatus(k: Kernel, task: Task): string {
     },
     thpEnabled: !task.thpDisable, threads: 1,
     capPrm: caps, capEff: caps, capBnd: allCapabilityNames.map((_, i) => i),
-    cpusAllowed: Array.from({ length: MODEL_CPUS }, (_, i) => i), nrCpuIds: MODEL_CPUS,
+    cpusAllowed: Array.from({ length: cpuCount(k.nodeCount) }, (_, i) => i), nrCpuIds: cpuCount(k.nodeCount),
     memsAllowed: k.zones.map((z) => z.node),
   });
 }
 
-/** /proc/PID/stat. */
+/** /proc/PID/stat; `processor` is the CPU of the task's node (cpu-topology.ts). */
 export function procStat(_k: Kernel, task: Task): string {
   return formatStat({
     pid: task.pid, comm: task.comm.slice(0, 15), state: 'R', ppid: task.ppid, pgrp: task.pid, session: task.pid,
     minflt: task.minflt, majflt: task.majflt, utime: clockTicks(task.utimeMs), stime: clockTicks(task.stimeMs),
     priority: 20, nice: 0, numThreads: 1, starttime: clockTicks(task.startTimeMs), vsize: task.mm.totalVm,
-    rss: task.mm.rssPages, processor: task.node,
+    rss: task.mm.rssPages, processor: taskCpu(task.node),
   });
 }
 

@@ -3,20 +3,22 @@
  * what reading costs. Texts are built by the formatters of this folder from the mechanisms' state.
  *
  *   /proc/{vmstat,meminfo,buddyinfo,pagetypeinfo,zoneinfo,pressure/memory}
- *   /proc/PID/{smaps,smaps_rollup,numa_maps,status,stat,cgroup}  /proc/PID/clear_refs (write)
+ *   /proc/PID/{maps,smaps,smaps_rollup,numa_maps,status,stat,cgroup}  /proc/PID/clear_refs (write)
  *   /proc/PID/pagemap, /proc/kpageflags (binary)          /dev/kmsg
  *   /proc/sys/vm/*                                         /sys/kernel/mm/transparent_hugepage/**
  *   /proc/sys/kernel/numa_balancing                        /sys/module/page_reporting/parameters/*
  *   /proc/PID/{ksm_stat,ksm_merging_pages}                 /sys/kernel/mm/ksm/* (ksm-sysfs.ts)
- *   /sys/devices/system/node/nodeN/meminfo                 /sys/fs/cgroup/** (cgroupfs.ts)
+ *   /sys/devices/system/node/{online,nodeN/cpulist,nodeN/meminfo} (node-sysfs.ts)
+ *   /sys/fs/cgroup/** (cgroupfs.ts)
  */
 import { Cost } from '../mm/costs.js';
 import { CgroupFs } from './cgroupfs.js';
 import type { Task } from '../mm/mm-types.js';
 import { SyscallError } from '../syscall-error.js';
 import { readKpageflags, readPagemap } from './pagemap.js';
-import { nodeMeminfo, procBuddyinfo, procMeminfo, procPagetypeinfo, procPressure, procVmstat, procZoneinfo } from './proc-machine.js';
-import { clearRefs, procNumaMaps, procSmaps, procSmapsRollup, procStat, procStatus } from './proc-pid.js';
+import { readNodeSysfs } from './node-sysfs.js';
+import { procBuddyinfo, procMeminfo, procPagetypeinfo, procPressure, procVmstat, procZoneinfo } from './proc-machine.js';
+import { clearRefs, procMaps, procNumaMaps, procSmaps, procSmapsRollup, procStat, procStatus } from './proc-pid.js';
 import { KSM_KNOB_DIR, THP_KNOB_DIR } from './sysfs-knob.js';
 import { formatKsmStat } from './ksm-stat.js';
 import { KsmSysfs } from './ksm-sysfs.js';
@@ -39,6 +41,8 @@ type PidReader = (k: Kernel, task: Task, reader: Task | undefined) => string;
 
 /** Per-process files, and whether reading them needs PTRACE_MODE_READ on the target. */
 const pidFiles: Record<string, { read: PidReader; ptrace: boolean }> = {
+  // Mode 0444, but opening it checks PTRACE_MODE_READ_FSCREDS as smaps does; no page walk, so cheap.
+  maps: { read: (_k, t) => procMaps(t), ptrace: true },
   smaps: { read: procSmaps, ptrace: true },
   smaps_rollup: { read: procSmapsRollup, ptrace: true },
   numa_maps: { read: procNumaMaps, ptrace: true },
@@ -92,8 +96,8 @@ export class ProcFs {
     if (sysctl) return this.sysctl.read(sysctl[1]);
     if (path.startsWith(`${KERNEL_SYSCTL_DIR}/`)) return this.kernelSysctl.read(path.slice(KERNEL_SYSCTL_DIR.length + 1));
     if (this.moduleParams.has(path)) return this.moduleParams.read(path);
-    const node = /^\/sys\/devices\/system\/node\/node(\d+)\/meminfo$/.exec(path);
-    if (node && Number(node[1]) < this.k.nodeCount) return nodeMeminfo(this.k, Number(node[1]));
+    const node = readNodeSysfs(this.k, path);
+    if (node !== undefined) return node;
     throw noent(path);
   }
 

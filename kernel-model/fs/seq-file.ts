@@ -6,6 +6,7 @@
  *   %*lu / %*ld          dec(value, width)       right-aligned, never truncated when wider
  *   %0*lx                hex(value, width)       lower-case, zero-padded
  *   seq_file_path(esc)   manglePath(path, esc)   each escaped byte becomes `\ooo` (fs/seq_file.c mangle_path)
+ *   %*pbl                bitmapList(bits)        a bitmap as a range list, `0-3,8` (lib/vsprintf.c bitmap_list_string)
  *
  * Values are JavaScript numbers holding integers; a fractional or non-finite value is a bug in the caller
  * and throws, because Linux has no way to print one in these fields.
@@ -30,4 +31,17 @@ export function manglePath(path: string, escaped: string): string {
     out += escaped.includes(c) ? `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}` : c;
   }
   return out;
+}
+
+/** `%*pbl`: the set bits (any order, duplicates allowed) as a range list, `0-3,8`; no bits print nothing. */
+export function bitmapList(bits: readonly number[]): string {
+  const sorted = [...new Set(bits)].sort((a, b) => a - b);
+  const ranges: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    ranges.push(i === j ? dec(sorted[i]) : `${dec(sorted[i])}-${dec(sorted[j])}`);
+    i = j + 1;
+  }
+  return ranges.join(',');
 }

@@ -1,14 +1,9 @@
 /**
  * /proc/PID/smaps and /proc/PID/smaps_rollup (fs/proc/task_mmu.c `show_smap`, `show_smaps_rollup`).
  *
- * Each VMA starts with the /proc/PID/maps header
+ * Each VMA starts with its /proc/PID/maps line (`show_smap` calls `show_map_vma`; formatted by maps.ts),
  *
  *   558391736000-558391737000 r--p 00000000 fe:00 2146385                    /usr/local/bin/victim
- *
- * `"%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu "`, then, when the mapping has a name, spaces up to column
- * 72 (`seq_setwidth(25 + 6 * sizeof(void *) - 1)`), one more space and the name. An anonymous mapping
- * without a name ends the line with the prefix's own trailing space. The permission letters are read
- * from the VMA flags (rd, wr, ex, and ms for a shared mapping), as Linux does.
  *
  * Then Size, KernelPageSize and MMUPageSize, the `__show_smap` fields, THPeligible and VmFlags. Every kB
  * line is `SEQ_PUT_DEC`: a label padded to 16 columns and the value in 8 columns, except
@@ -20,7 +15,8 @@
  * The model has no hugetlb and no protection keys: page sizes are 4 kB and no ProtectionKey line is
  * printed (x86-64 prints it only when the CPU has pkeys enabled).
  */
-import { dec, hex, manglePath } from './seq-file.js';
+import { formatMapsVma, formatVmaHeader, type MapsVma, type VmaHeader } from './maps.js';
+import { dec } from './seq-file.js';
 
 /** The kB fields of a VMA's smaps entry after MMUPageSize, in Linux 6.18's order. */
 export const smapsFields = [
@@ -58,35 +54,12 @@ export type VmFlag = (typeof vmFlagMnemonics)[number];
 /** Kernel and MMU page size of every VMA in the model (no hugetlb). */
 const PAGE_SIZE_KB = 4;
 
-/** Column where a mapping's name starts, minus the separating space. */
-const NAME_COLUMN = 25 + 6 * 8 - 1;
-
-/** The fields of the /proc/PID/maps header of a VMA. */
-export interface VmaHeader {
-  /** First address. */
-  readonly start: number;
-  /** End address (exclusive). */
-  readonly end: number;
-  /** Offset in the mapped file, in bytes (0 for anonymous memory). */
-  readonly offset: number;
-  /** Device major number of the mapped file (0 for anonymous memory). */
-  readonly major: number;
-  /** Device minor number. */
-  readonly minor: number;
-  /** Inode of the mapped file (0 for anonymous memory). */
-  readonly inode: number;
-  /** File path, or `[heap]`, `[stack]`, `[vdso]`, `[anon:name]`...; absent for unnamed anonymous memory. */
-  readonly name?: string;
-}
-
 /** One VMA's smaps entry. */
-export interface SmapsVma extends VmaHeader {
+export interface SmapsVma extends MapsVma {
   /** The kB fields; a missing one prints 0. Size comes from the address range. */
   readonly kb: Partial<Record<SmapsField, number>>;
   /** Whether a THP may back this VMA (`thp_vma_allowable_orders` with the sysfs knobs). */
   readonly thpEligible: boolean;
-  /** The VMA's flags, in any order; printed in Linux's bit order. */
-  readonly vmFlags: readonly VmFlag[];
 }
 
 /** smaps_rollup: the sums over every VMA of the process. */
@@ -97,24 +70,6 @@ export interface SmapsRollup {
   readonly end: number;
   /** The summed kB fields; a missing one prints 0. */
   readonly kb: Partial<Record<SmapsRollupField, number>>;
-}
-
-/** The `rwxp` column, from the flags as `show_vma_header_prefix` computes it. */
-function permissions(flags: ReadonlySet<VmFlag>): string {
-  return (
-    (flags.has('rd') ? 'r' : '-') +
-    (flags.has('wr') ? 'w' : '-') +
-    (flags.has('ex') ? 'x' : '-') +
-    (flags.has('ms') ? 's' : 'p')
-  );
-}
-
-/** The header line of a VMA (or of the rollup, with `perms` `---p`). */
-function headerLine(h: VmaHeader, perms: string): string {
-  const prefix =
-    `${hex(h.start, 8)}-${hex(h.end, 8)} ${perms} ${hex(h.offset, 8)} ` +
-    `${hex(h.major, 2)}:${hex(h.minor, 2)} ${dec(h.inode)} `;
-  return h.name === undefined ? `${prefix}\n` : `${prefix.padEnd(NAME_COLUMN)} ${manglePath(h.name, '\n')}\n`;
 }
 
 /** A `SEQ_PUT_DEC` line (Private_Hugetlb has its own widths). */
@@ -133,7 +88,7 @@ function kbLines<F extends string>(fields: readonly F[], kb: Partial<Record<F, n
 export function formatSmapsVma(v: SmapsVma): string {
   const flags = new Set(v.vmFlags);
   return (
-    headerLine(v, permissions(flags)) +
+    formatMapsVma(v) +
     kbLine('Size', (v.end - v.start) / 1024) +
     kbLine('KernelPageSize', PAGE_SIZE_KB) +
     kbLine('MMUPageSize', PAGE_SIZE_KB) +
@@ -146,5 +101,5 @@ export function formatSmapsVma(v: SmapsVma): string {
 /** The text of /proc/PID/smaps_rollup. */
 export function formatSmapsRollup(r: SmapsRollup): string {
   const header: VmaHeader = { start: r.start, end: r.end, offset: 0, major: 0, minor: 0, inode: 0, name: '[rollup]' };
-  return headerLine(header, '---p') + kbLines(smapsRollupFields, r.kb);
+  return formatVmaHeader(header, '---p') + kbLines(smapsRollupFields, r.kb);
 }

@@ -16,7 +16,7 @@
  * Fields the model does not track are optional and print 0 (or an empty set); the speculation lines print
  * `unknown` unless given, as Linux does on a CPU without the control.
  */
-import { dec } from './seq-file.js';
+import { bitmapList, dec } from './seq-file.js';
 
 /** Task state letters (`task_state_array`). */
 export type TaskState = 'R' | 'S' | 'D' | 'T' | 't' | 'X' | 'Z' | 'P' | 'I';
@@ -151,19 +151,6 @@ function bitmapMask(bits: readonly number[], nbits: number): string {
     const width = k === 0 ? Math.ceil((nbits % 32 || 32) / 4) : 8;
     return ((mask >> BigInt(32 * i)) & 0xffffffffn).toString(16).padStart(width, '0');
   }).join(',');
-}
-
-/** `%*pbl`: the set bits as a range list, `0-3,8`. */
-function bitmapList(bits: readonly number[]): string {
-  const sorted = [...new Set(bits)].sort((a, b) => a - b);
-  const ranges: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    ranges.push(i === j ? dec(sorted[i]) : `${dec(sorted[i])}-${dec(sorted[j])}`);
-    i = j + 1;
-  }
-  return ranges.join(',');
 }
 
 /** Name through Kthread (`task_state`). */

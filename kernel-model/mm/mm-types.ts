@@ -46,7 +46,10 @@ export interface Vma {
   anonVma: number;
   /** Per-VMA NUMA policy from mbind, if any. */
   policy: Mempolicy | undefined;
-  /** Offset (in pages) for smaps' header: 0 for anonymous memory. */
+  /**
+   * vm_pgoff: the VMA's offset in pages from the start of its mapping (moved on a split). The maps and
+   * smaps headers print it for shared anonymous memory (a shmem file) only, 0 for private memory.
+   */
   readonly pgoff: number;
 }
 

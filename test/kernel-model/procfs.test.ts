@@ -155,6 +155,22 @@ describe('binary files', () => {
     assert.ok(flags & (1 << 12), 'anonymous');
   });
 
+  test('the huge zero page reads as Linux shows its folio: ZERO_PAGE and THP on every frame, head then tails', () => {
+    const k = new SimKernel({ nodes: [{ memoryMiB: 128 }], seed: 5 });
+    const pid = k.spawn();
+    const a = k.mmap(pid, 2 * MiB, { align: 2 * MiB });
+    k.madvise(pid, a, 2 * MiB, 'MADV_HUGEPAGE');
+    k.touch(pid, a, 2 * MiB, { write: false });
+    const entries = new DataView(k.readBinary(`/proc/${pid}/pagemap`, (a / 4096) * 8, 8 * 2).buffer);
+    const pfn = entries.getUint32(0, true) + (entries.getUint32(4, true) & 0x7fffff) * 2 ** 32;
+    assert.equal(entries.getUint32(8, true), pfn + 1, 'mapped by one PMD: consecutive frames');
+    assert.equal(entries.getUint32(4, true) & (1 << 24), 0, 'never exclusively mapped');
+    const flags = new DataView(k.readBinary('/proc/kpageflags', pfn * 8, 16).buffer);
+    const bits = (at: number) => [2, 11, 12, 15, 16, 22, 24].filter((b) => flags.getUint32(at, true) & (1 << b));
+    assert.deepEqual(bits(0), [15, 22, 24], 'head: COMPOUND_HEAD, THP, ZERO_PAGE; not MMAP or ANON');
+    assert.deepEqual(bits(8), [16, 22, 24], 'tail: COMPOUND_TAIL, THP, ZERO_PAGE');
+  });
+
   test('an unprivileged reader sees no PFNs and may not read kpageflags', () => {
     const { k, pid } = machine();
     const user = k.spawn({ uid: 0, caps: [] });

@@ -1,16 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import {
-  ProcfsParseError, parseBuddyinfo, parseChoice, parseKeyValueKb, parseKsmStat, parseNumaMaps, parsePagetypeinfo,
+  ProcfsParseError, parseBuddyinfo, parseChoice, parseKeyValueKb, parseKsmStat, parseMaps, parseNumaMaps, parsePagetypeinfo,
   parsePressure, parseRangeList, parseSmaps, parseSmapsRollup, parseStat, parseStatus, parseVmstat, parseZoneinfo,
 } from '../../../daemon/kernel-port/procfs-parsers.js';
 import { formatMeminfo, meminfoFields } from '../../../kernel-model/fs/meminfo.js';
 import { formatVmstat } from '../../../kernel-model/fs/vmstat.js';
 import { formatBuddyinfo, NR_PAGE_ORDERS } from '../../../kernel-model/fs/buddyinfo.js';
 import { formatSmapsVma, smapsFields, vmFlagMnemonics, type SmapsVma } from '../../../kernel-model/fs/smaps.js';
+import { formatMaps } from '../../../kernel-model/fs/maps.js';
 import { NR_VM_ITEMS, vmstatNames } from '../../../kernel-model/mm/vmstat-items.js';
 import { projectRoot } from '../../support/paths.js';
 
@@ -95,6 +96,27 @@ test('parseSmaps reads every VMA, its name, fields and flags', () => {
   assert.equal(vsyscall?.name, '[vsyscall]');
   assert.equal(vsyscall?.start, 0xffffffffff600000);
   assert.equal(vsyscall?.perms, '--xp');
+});
+
+test('parseMaps reads the VMA lines of a real kernel (the golden smaps\' headers)', () => {
+  const headers = golden('proc-PID-smaps.txt').split('\n').filter((l) => /^[0-9a-f]+-[0-9a-f]+ /.test(l));
+  const maps = parseMaps(`${headers.join('\n')}\n`);
+  assert.equal(maps.length, 25);
+  assert.deepEqual(maps, parseSmaps(golden('proc-PID-smaps.txt')).map(({ start, end, perms, offset, major, minor, inode, name }) => ({ start, end, perms, offset, major, minor, inode, name })));
+  assert.deepEqual(maps[0], { start: 0x558391736000, end: 0x558391737000, perms: 'r--p', offset: 0, major: 0xfe, minor: 0, inode: 2146385, name: '/usr/local/bin/victim' });
+});
+
+test('parseMaps reads this machine\'s /proc/self/maps', (t) => {
+  if (!existsSync('/proc/self/maps')) {
+    t.skip('no /proc/self/maps on this machine (not Linux, or /proc not mounted)');
+    return;
+  }
+  const maps = parseMaps(readFileSync('/proc/self/maps', 'utf8'));
+  assert.ok(maps.length > 5);
+  assert.ok(maps.every((v) => /^[r-][w-][x-][ps]$/.test(v.perms) && v.start % 4096 === 0 && v.end > v.start));
+  assert.ok(maps.some((v) => v.name === '[stack]'), 'the stack');
+  assert.ok(maps.some((v) => v.name.startsWith('/') && v.inode > 0), 'a mapped file (node itself)');
+  assert.ok(maps.some((v) => v.name === '' && v.inode === 0), 'unnamed anonymous memory');
 });
 
 test('parseSmapsRollup reads the rollup range and sums', () => {
@@ -225,6 +247,8 @@ test('malformed lines throw an error naming the file kind and the line', () => {
   assertParseError(() => parsePagetypeinfo('Page block order: 9\nPages per block:  512\nFree pages count per migrate type at order 0\nNode 0, zone Normal 1 2\n'), 'pagetypeinfo', 4);
   assertParseError(() => parseZoneinfo('  pages free 3\n'), 'zoneinfo', 1);
   assertParseError(() => parseZoneinfo('Node 0, zone   Normal\n  pages free     3\n  pagesets\n    count: 1\n'), 'zoneinfo', 4);
+  assertParseError(() => parseMaps('7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \nRss: 4 kB\n'), 'maps', 2);
+  assertParseError(() => parseMaps('7f0000000000-7f0000001000 rwzp 00000000 00:00 0\n'), 'maps', 1);
   assertParseError(() => parseSmaps('Rss:                   4 kB\n'), 'smaps', 1);
   assertParseError(() => parseSmaps('7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \nRss: lots kB\n'), 'smaps', 2);
   assertParseError(() => parseSmapsRollup('7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \nRss: 4 kB\n'), 'smaps_rollup', 1);
@@ -308,6 +332,20 @@ test('smaps round-trips through formatSmapsVma and parseSmaps', () => {
         assert.equal(p.thpEligible, v.thpEligible);
         assert.deepEqual(p.vmFlags, vmFlagMnemonics.filter((f) => v.vmFlags.includes(f)));
       });
+    }),
+  );
+});
+
+test('maps round-trips through formatMaps and parseMaps', () => {
+  fc.assert(
+    fc.property(fc.array(smapsVma, { maxLength: 8 }), (vmas) => {
+      const parsed = parseMaps(formatMaps(vmas));
+      assert.deepEqual(
+        parsed.map((p) => [p.start, p.end, p.offset, p.major, p.minor, p.inode, p.name]),
+        vmas.map((v) => [v.start, v.end, v.offset, v.major, v.minor, v.inode, v.name ?? '']),
+      );
+      const letter = (v: SmapsVma, f: string, c: string) => (v.vmFlags.some((x) => x === f) ? c : '-');
+      assert.deepEqual(parsed.map((p) => p.perms), vmas.map((v) => `${letter(v, 'rd', 'r')}${letter(v, 'wr', 'w')}${letter(v, 'ex', 'x')}${v.vmFlags.includes('ms') ? 's' : 'p'}`));
     }),
   );
 });
