@@ -4,8 +4,8 @@
  * (Documentation/admin-guide/mm/pagemap.rst). A daemon counts populated, swapped and shared pages of a
  * 2 MiB region from pagemap, and THP/KSM/zero pages from kpageflags, as tcmalloc does on Linux.
  */
-import { HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE, PageKind } from '../mm/constants.js';
-import { VM, type Task } from '../mm/mm-types.js';
+import { HPAGE_PMD_NR, PAGE_SIZE, PageKind } from '../mm/constants.js';
+import { VM, type Task, type Vma } from '../mm/mm-types.js';
 import { PG } from '../mm/page-flags.js';
 import { PTRS_PER_PTE, ptePfn, pteSwapSlot } from '../mm/pgtable.js';
 import type { Kernel } from '../kernel.js';
@@ -30,45 +30,59 @@ function put(view: DataView, at: number, bits: readonly number[], low: number): 
   view.setUint32(at + 4, hi >>> 0, true);
 }
 
+/** The pagemap flag bits as bits of an entry's high 32-bit word. */
+const HI = { present: 1 << (PM.present - 32), swapped: 1 << (PM.swapped - 32), fileOrSharedAnon: 1 << (PM.fileOrSharedAnon - 32), exclusive: 1 << (PM.exclusive - 32) } as const;
+
 /**
  * /proc/PID/pagemap from byte `offset`, `length` bytes. PFNs are shown only to a reader with
- * CAP_SYS_ADMIN (`showPfn`), as since Linux 4.2.
+ * CAP_SYS_ADMIN (`showPfn`), as since Linux 4.2. The PMD entry and the VMA are looked up once per run
+ * of pages they cover, and entries are written without allocating (a daemon reads 4 KiB per region).
  */
 export function readPagemap(k: Kernel, task: Task, offset: number, length: number, showPfn: boolean): Uint8Array {
   const out = new Uint8Array(length);
   const view = new DataView(out.buffer);
+  const ptes = k.pgtables.entries;
+  let pmdIndex = -1;
+  let e: number | undefined;
+  let vma: Vma | undefined;
   for (let at = 0; at + 8 <= length; at += 8) {
-    const vaddr = ((offset + at) / 8) * PAGE_SIZE;
-    const entry = pagemapEntry(k, task, vaddr);
-    if (entry === undefined) continue;
-    put(view, at, entry.bits, showPfn || entry.swap ? entry.low : 0);
+    const vpn = (offset + at) / 8;
+    const index = vpn % PTRS_PER_PTE;
+    if (pmdIndex !== (vpn - index) / PTRS_PER_PTE) {
+      pmdIndex = (vpn - index) / PTRS_PER_PTE;
+      e = task.mm.pmd.get(pmdIndex);
+    }
+    if (e === undefined) continue;
+    let flags: number;
+    let low: number;
+    if (e < 0) {
+      const head = -e - 1;
+      low = head + index;
+      flags = HI.present | (head !== k.huge.hugeZeroPfn && k.rmap.pmdMapcount(head) === 1 ? HI.exclusive : 0);
+    } else {
+      const pte = ptes[e * PTRS_PER_PTE + index];
+      if (pte === 0) continue;
+      if (pte < 0) {
+        // Swap type 0 in bits 0–4, the offset in bits 5–54; shown to every reader.
+        putEntry(view, at, HI.swapped, pteSwapSlot(pte) * 32);
+        continue;
+      }
+      low = ptePfn(pte);
+      const vaddr = vpn * PAGE_SIZE;
+      if (vma === undefined || vaddr < vma.start || vaddr >= vma.end) vma = task.mm.findVma(vaddr);
+      flags = HI.present;
+      if (vma && vma.flags & VM.SHARED) flags |= HI.fileOrSharedAnon;
+      if (low !== k.zeroPfn && k.frames.getMapcount(low) === 1 && k.rmap.pmdMapcount(k.frames.compoundHead(low)) === 0) flags |= HI.exclusive;
+    }
+    putEntry(view, at, flags, showPfn ? low : 0);
   }
   return out;
 }
 
-function pagemapEntry(k: Kernel, task: Task, vaddr: number): { bits: number[]; low: number; swap: boolean } | undefined {
-  const e = task.mm.pmd.get(Math.floor(vaddr / HPAGE_PMD_SIZE));
-  if (e === undefined) return undefined;
-  const index = Math.floor(vaddr / PAGE_SIZE) % PTRS_PER_PTE;
-  let pfn: number;
-  if (e < 0) {
-    const head = -e - 1;
-    pfn = head + index;
-    const exclusive = head !== k.huge.hugeZeroPfn && k.rmap.pmdMapcount(head) === 1;
-    return { bits: exclusive ? [PM.present, PM.exclusive] : [PM.present], low: pfn, swap: false };
-  }
-  const pte = k.pgtables.entries[e * PTRS_PER_PTE + index];
-  if (pte === 0) return undefined;
-  if (pte < 0) {
-    // Swap type 0 in bits 0–4, the offset in bits 5–54.
-    return { bits: [PM.swapped], low: pteSwapSlot(pte) * 32, swap: true };
-  }
-  pfn = ptePfn(pte);
-  const vma = task.mm.findVma(vaddr);
-  const bits: number[] = [PM.present];
-  if (vma && vma.flags & VM.SHARED) bits.push(PM.fileOrSharedAnon);
-  if (pfn !== k.zeroPfn && k.frames.getMapcount(pfn) === 1 && k.rmap.pmdMapcount(k.frames.compoundHead(pfn)) === 0) bits.push(PM.exclusive);
-  return { bits, low: pfn, swap: false };
+/** Writes one little-endian u64 entry: `hiFlags` in the high word, `low` in bits 0–54. */
+function putEntry(view: DataView, at: number, hiFlags: number, low: number): void {
+  view.setUint32(at, low >>> 0, true);
+  view.setUint32(at + 4, (hiFlags | (Math.floor(low / 2 ** 32) & 0x7fffff)) >>> 0, true);
 }
 
 /** /proc/kpageflags from byte `offset`, `length` bytes. */
