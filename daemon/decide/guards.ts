@@ -5,7 +5,12 @@
  * reclaim and compaction storms the daemon exists to avoid.
  *
  *   per node   free 2 MiB blocks (orders ≥ 9 of /proc/buddyinfo, all zones of the node) below
- *              `minFreeHugePagesPerNode`, or MemFree (nodeN/meminfo) below `minFreeMemory` of MemTotal
+ *              `minFreeHugePagesPerNode`, or available memory below `minFreeMemory` of MemTotal.
+ *              Available is what the node can give without touching anonymous memory: MemFree plus
+ *              clean page cache (Active(file) + Inactive(file) − Dirty − Writeback) plus reclaimable
+ *              slab (nodeN/meminfo). A Linux host's memory is mostly page cache once it has run a
+ *              while; MADV_COLLAPSE reclaims clean cache cheaply when it needs a page, and it is
+ *              reclaim of anonymous memory — swapping — that makes the storms this guard prevents.
  *   global     /proc/pressure/memory `some` avg10 above `maxPsiMemorySome`, or direct compaction
  *              stalls (`compact_stall` in /proc/vmstat) faster than `maxCompactStallsPerSec` since the
  *              previous reading
@@ -28,6 +33,8 @@ export interface NodeReading {
   /** Free blocks of 2 MiB or more, in 2 MiB units. */
   readonly freeHugeBlocks: number;
   readonly memFreeKb: number;
+  /** MemFree + clean file pages + reclaimable slab. */
+  readonly memAvailableKb: number;
   readonly memTotalKb: number;
 }
 
@@ -60,7 +67,9 @@ export class Guards {
     }
     this.nodes = [...free.keys()].sort((a, b) => a - b).map((node) => {
       const mem = parseKeyValueKb(port.readFile(`/sys/devices/system/node/node${node}/meminfo`), 'node meminfo');
-      return { node, freeHugeBlocks: free.get(node) ?? 0, memFreeKb: mem.get('MemFree') ?? 0, memTotalKb: mem.get('MemTotal') ?? 0 };
+      const kb = (key: string): number => mem.get(key) ?? 0;
+      const cleanFile = Math.max(0, kb('Active(file)') + kb('Inactive(file)') - kb('Dirty') - kb('Writeback'));
+      return { node, freeHugeBlocks: free.get(node) ?? 0, memFreeKb: kb('MemFree'), memAvailableKb: kb('MemFree') + cleanFile + kb('SReclaimable'), memTotalKb: kb('MemTotal') };
     });
     const psi = parsePressure(port.readFile('/proc/pressure/memory'));
     const stalls = parseVmstat(port.readFile('/proc/vmstat')).get('compact_stall') ?? 0;
@@ -87,7 +96,7 @@ export class Guards {
     const r = this.nodes.find((n) => n.node === node);
     if (r === undefined) return undefined;
     if (r.freeHugeBlocks < this.policy.minFreeHugePagesPerNode) return 'few-free-huge-pages';
-    if (r.memFreeKb < this.policy.minFreeMemory * r.memTotalKb) return 'little-free-memory';
+    if (r.memAvailableKb < this.policy.minFreeMemory * r.memTotalKb) return 'little-free-memory';
     return undefined;
   }
 

@@ -19,7 +19,7 @@ test('a node short of free 2 MiB blocks, or of free memory, is blocked; the othe
   sim.setMempolicy(hog, 'bind', [0]);
   const a = sim.mmap(hog, 200 * MiB);
   sim.touch(hog, a, 200 * MiB, { write: true });
-  const g = new Guards(guardsOf(''), port);
+  const g = new Guards(guardsOf('guards:\n  minFreeHugePagesPerNode: 32\n'), port);
   g.read(0);
   const [n0, n1] = g.readings;
   assert.ok(n0.freeHugeBlocks < 32 && n1.freeHugeBlocks > 100, JSON.stringify(g.readings));
@@ -28,6 +28,23 @@ test('a node short of free 2 MiB blocks, or of free memory, is blocked; the othe
   g.reconfigure(guardsOf('guards:\n  minFreeHugePagesPerNode: 0\n  minFreeMemory: 50%\n'));
   assert.equal(g.nodeBlock(0), 'little-free-memory');
   assert.equal(g.globalBlock, undefined);
+});
+
+test('clean page cache counts as available: a node full of it is not blocked, one full of anonymous memory is', () => {
+  const sim = new SimKernel({ nodes: [{ memoryMiB: 256 }, { memoryMiB: 256 }] });
+  const port = new SimKernelPort(sim);
+  sim.pageCacheAdd(0, (220 * MiB) / 4096);
+  const hog = sim.spawn({ comm: 'hog' });
+  sim.setMempolicy(hog, 'bind', [1]);
+  const a = sim.mmap(hog, 220 * MiB);
+  sim.touch(hog, a, 220 * MiB, { write: true });
+  const g = new Guards(guardsOf('guards:\n  minFreeMemory: 20%\n'), port);
+  g.read(0);
+  const [n0, n1] = g.readings;
+  assert.ok(n0.memFreeKb < 0.2 * n0.memTotalKb && n0.memAvailableKb > 0.8 * n0.memTotalKb, JSON.stringify(n0));
+  assert.equal(g.nodeBlock(0), undefined);
+  assert.ok(n1.memAvailableKb < 0.2 * n1.memTotalKb, JSON.stringify(n1));
+  assert.equal(g.nodeBlock(1), 'little-free-memory');
 });
 
 test('a cgroup near its memory.max has no headroom; one without a limit, or gone, always has', () => {
