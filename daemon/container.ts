@@ -1,11 +1,14 @@
 /**
  * The composition root: the only place that knows every feature module. It builds an inversify
  * container from the modules (each holds bindings only) and routes rxjs's unhandled errors to the log.
+ * The platform — the kernel port, and the clock and cron source when they are not the wall clock's —
+ * is bound by whoever runs the daemon (sim/daemon/ for the simulated kernel).
  */
 import { Container, ContainerModule } from 'inversify';
 import { config as rxjsConfig } from 'rxjs';
 import { configModule } from './config/config-module.js';
 import { DaemonOptions, defaultDaemonOptions } from './config/daemon-options.js';
+import { engineModule } from './engine/engine-module.js';
 import { lifecycleModule } from './lifecycle/lifecycle-module.js';
 import { scheduleModule } from './schedule/schedule-module.js';
 import { LoggerFactory } from './telemetry/logger-factory.js';
@@ -17,7 +20,7 @@ export function daemonModules(options: Partial<DaemonOptions> = {}): ContainerMo
   const optionsModule = new ContainerModule(({ bind }) => {
     bind<DaemonOptions>(DaemonOptions).toConstantValue(resolved);
   });
-  return [optionsModule, telemetryModule, scheduleModule, configModule, lifecycleModule];
+  return [optionsModule, telemetryModule, scheduleModule, configModule, engineModule, lifecycleModule];
 }
 
 /** Builds the daemon's container and installs the process-wide rxjs error hook. */

@@ -85,8 +85,8 @@ const Budgets = z
 
 const Guards = z
   .strictObject({
-    minFreeHugePagesPerNode: z.number().int().min(0).prefault(32).describe('Stop collapsing onto a node with fewer free 2 MiB blocks than this.'),
-    minFreeMemory: Fraction.prefault('5%').describe('Stop collapsing onto a node whose free memory is below this share of it.'),
+    minFreeHugePagesPerNode: z.number().int().min(0).prefault(0).describe('Stop collapsing onto a node with fewer free 2 MiB blocks than this (0: off — MADV_COLLAPSE compacts and reclaims clean cache itself, and failures back it off; raise it where compaction is costly).'),
+    minFreeMemory: Fraction.prefault('5%').describe('Stop collapsing onto a node whose available memory (free, clean page cache, reclaimable slab) is below this share of it: below it a collapse would reclaim anonymous memory, i.e. swap.'),
     maxPsiMemorySome: Fraction.prefault('10%').describe('Stop all collapses while /proc/pressure/memory "some" avg10 is above this.'),
     maxCompactStallsPerSec: Rate.prefault('10/s').describe('Stop all collapses while direct compaction stalls (compact_stall in /proc/vmstat) exceed this rate.'),
     memcgHeadroom: Fraction.prefault('10%').describe('Skip a cgroup whose usage is within this share of its memory.max (a collapse charges it the absent pages and can make it reclaim).'),
@@ -129,6 +129,16 @@ const Schedules = z
   })
   .describe('Periodic work, as cron expressions.');
 
+const KnobPath = z
+  .string()
+  .regex(/^\/sys\/kernel\/mm\/transparent_hugepage\/[a-z0-9_./-]+$/, 'expected a file under /sys/kernel/mm/transparent_hugepage/')
+  .refine((p) => !p.includes('..'), 'expected a path without ..');
+
+const KernelSettings = z
+  .record(KnobPath, z.union([z.string(), z.number()]).transform(String))
+  .prefault({})
+  .describe('THP knobs the daemon sets while it runs and puts back when it stops (file → value), e.g. defrag: never, so that faults never stall in reclaim and compaction while the daemon makes the huge pages.');
+
 export const PolicyFileSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path of the JSON Schema, for editors.'),
@@ -140,6 +150,7 @@ export const PolicyFileSchema = z
     pacing: Pacing.prefault({}),
     scorers: z.array(Scorer).min(1).prefault([{ name: 'benefit-cost' }]).describe('How candidates are ranked: the weighted sum of these scorers.'),
     schedules: Schedules.prefault({}),
+    kernelSettings: KernelSettings,
   })
   .describe('A uhugepaged policy.');
 

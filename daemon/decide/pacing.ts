@@ -4,7 +4,12 @@
  * [minInterval, maxInterval]; in between the interval stays. Collapse latency is what the target process
  * feels (its mmap lock is held and its pages are copied), so a system where collapses got slow — memory
  * bandwidth contention, compaction, a busy target — is given time, and one where they are cheap is
- * worked through faster. Pure state: the caller reports latencies and reads `intervalMs`.
+ * worked through faster.
+ *
+ * Idle backoff: a cycle that found nothing to do doubles an idle factor on top (up to maxInterval in
+ * all), and the first cycle with work resets it — as khugepaged sleeps between scans, a daemon with
+ * every hot region already huge need not look four times a second. Pure state: the caller reports
+ * latencies and idleness and reads `intervalMs`.
  */
 import type { Policy } from '../config/policy-schema.js';
 
@@ -12,6 +17,7 @@ export type PacingPolicy = Policy['pacing'];
 
 export class Pacer {
   private current: number;
+  private idleFactor = 1;
 
   constructor(private policy: PacingPolicy) {
     this.current = policy.interval;
@@ -19,7 +25,17 @@ export class Pacer {
 
   /** Milliseconds until the next decide cycle. */
   get intervalMs(): number {
-    return this.current;
+    return Math.min(this.policy.maxInterval, this.current * this.idleFactor);
+  }
+
+  /** A cycle had nothing to act on: look less often. */
+  recordIdle(): void {
+    if (this.current * this.idleFactor < this.policy.maxInterval) this.idleFactor *= 2;
+  }
+
+  /** A cycle acted: the idle backoff ends. */
+  recordBusy(): void {
+    this.idleFactor = 1;
   }
 
   /** A collapse took `latencyMs`: back off when it was slow, speed up when it was fast. */

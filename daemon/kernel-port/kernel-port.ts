@@ -63,6 +63,8 @@ export interface KernelPort {
   readonly kind: 'sim' | 'linux';
   /** The clock and scheduler the daemon runs on with this kernel. */
   readonly clock: Clock;
+  /** CPU time the daemon's own process has used so far (user + system), ms: what observing costs it. */
+  selfCpuMs(): number;
   /** Reads a procfs, sysfs or cgroupfs file; ENOENT, ESRCH, EACCES... as KernelPortError. */
   readFile(path: string): string;
   /** Writes a sysfs, procfs or cgroupfs file. */

@@ -31,6 +31,8 @@ export interface SlotState {
   huge: boolean;
   /** Daemon time of the last update. */
   seenAt: number;
+  /** Not to be inspected again before this daemon time (set by the planner after a rejection). */
+  retryAt: number;
 }
 
 /** Time constant of the rate smoothing, ms. */
@@ -46,43 +48,52 @@ export function accessRateOf(nrAccesses: number, attrs: Pick<SamplingAttrs, 'sam
 export class HotMap {
   private readonly slots = new Map<number, SlotState>();
 
-  /** Folds one sampling read (the regions in address order, as DAMON keeps them) in at time `now`. */
+  /**
+   * Folds one sampling read (the regions in address order and disjoint, as DAMON keeps them) in at
+   * time `now`: one sweep over the regions, accumulating the slot under the cursor.
+   */
   update(regions: readonly AccessRegion[], attrs: Pick<SamplingAttrs, 'sampleIntervalMs' | 'aggrIntervalMs'>, now: number): void {
-    // Per covered slot: Σ rate·overlap, Σ overlap, and the age of the region covering most of it.
-    const weighted = new Map<number, { rateBytes: number; bytes: number; age: number; ageBytes: number }>();
+    let slot = -1;
+    let rateBytes = 0;
+    let bytes = 0;
+    let age = 0;
+    let ageBytes = 0;
     for (const r of regions) {
       const rate = accessRateOf(r.nrAccesses, attrs);
       const ageMs = r.age * attrs.aggrIntervalMs;
-      for (let slot = Math.floor(r.start / REGION_BYTES); slot * REGION_BYTES < r.end; slot++) {
-        const from = Math.max(r.start, slot * REGION_BYTES);
-        const to = Math.min(r.end, (slot + 1) * REGION_BYTES);
-        const w = weighted.get(slot) ?? { rateBytes: 0, bytes: 0, age: 0, ageBytes: 0 };
-        w.rateBytes += rate * (to - from);
-        w.bytes += to - from;
-        if (to - from > w.ageBytes) {
-          w.age = ageMs;
-          w.ageBytes = to - from;
+      for (let from = r.start; from < r.end; ) {
+        const at = Math.floor(from / REGION_BYTES);
+        const to = Math.min(r.end, (at + 1) * REGION_BYTES);
+        if (at !== slot) {
+          if (bytes === REGION_BYTES) this.observe(slot, rateBytes / bytes, age, now);
+          slot = at;
+          rateBytes = bytes = ageBytes = 0;
         }
-        weighted.set(slot, w);
+        rateBytes += rate * (to - from);
+        bytes += to - from;
+        // The slot's age is that of the region covering most of it.
+        if (to - from > ageBytes) {
+          age = ageMs;
+          ageBytes = to - from;
+        }
+        from = to;
       }
     }
-    for (const slot of this.slots.keys()) {
-      const w = weighted.get(slot);
-      if (w === undefined || w.bytes < REGION_BYTES) this.slots.delete(slot);
+    if (bytes === REGION_BYTES) this.observe(slot, rateBytes / bytes, age, now);
+    // Slots this read did not cover wholly are gone (unmapped, or no longer one region of a VMA).
+    for (const [key, st] of this.slots) if (st.seenAt !== now) this.slots.delete(key);
+  }
+
+  private observe(slot: number, rate: number, ageMs: number, now: number): void {
+    const s = this.slots.get(slot);
+    if (s === undefined) {
+      this.slots.set(slot, { rate, ageMs, huge: false, seenAt: now, retryAt: 0 });
+      return;
     }
-    for (const [slot, w] of weighted) {
-      if (w.bytes < REGION_BYTES) continue;
-      const observed = w.rateBytes / w.bytes;
-      const s = this.slots.get(slot);
-      if (s === undefined) {
-        this.slots.set(slot, { rate: observed, ageMs: w.age, huge: false, seenAt: now });
-        continue;
-      }
-      const alpha = 1 - Math.exp(-Math.max(0, now - s.seenAt) / RATE_SMOOTHING_MS);
-      s.rate += alpha * (observed - s.rate);
-      s.ageMs = w.age;
-      s.seenAt = now;
-    }
+    const alpha = 1 - Math.exp(-Math.max(0, now - s.seenAt) / RATE_SMOOTHING_MS);
+    s.rate += alpha * (rate - s.rate);
+    s.ageMs = ageMs;
+    s.seenAt = now;
   }
 
   /** The slot at a region's start address, if sampling covers it. */

@@ -66,6 +66,18 @@ export class DecisionLog {
     if (this.log.isDebugEnabled()) this.log.debug('skipped', { t: this.clock.now(), reason, class: cls, ...detail });
   }
 
+  /** `n` candidates of a class not acted on for the same reason (counted only; no debug line). */
+  skippedCount(reason: string, cls: string, n: number): void {
+    let byClass = this.skips.get(reason);
+    if (byClass === undefined) this.skips.set(reason, (byClass = new Map<string, number>()));
+    byClass.set(cls, (byClass.get(cls) ?? 0) + n);
+  }
+
+  /** Whether debug lines are written (then callers give each skip its detail). */
+  get debugEnabled(): boolean {
+    return this.log.isDebugEnabled();
+  }
+
   /** Ends a cycle: its summary, with the skips counted since the last one. */
   cycle(cycle: number, summary: Readonly<Record<string, unknown>>): void {
     const skipped: Record<string, Record<string, number>> = {};

@@ -88,6 +88,11 @@ export class SimKernelPort implements KernelPort {
     this.clock = { now: () => scheduler.now(), scheduler };
   }
 
+  selfCpuMs(): number {
+    const t = this.sim.cpuTime(this.pid);
+    return t.utimeMs + t.stimeMs;
+  }
+
   readFile(path: string): string {
     return call('read', () => this.sim.readFile(path, { caller: this.pid }));
   }

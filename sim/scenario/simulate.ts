@@ -62,12 +62,12 @@ function workloadRow(w: WorkloadMetrics): string[] {
 }
 
 /** The summary table and machine figures as printed by `uhugepaged simulate`. */
-export function formatSummary(r: SimulationResult): string {
+export function formatSummary(r: SimulationResult, who = 'kernel mechanisms only (no daemon)'): string {
   const m = r.metrics.machine;
   const v = m.vmstat;
   const t = m.kernelThreadCpuMs;
   const out: string[] = [];
-  out.push(`scenario ${r.scenario}: ${formatDuration(r.durationMs)} simulated, seed ${r.seed}, kernel mechanisms only (no daemon)`);
+  out.push(`scenario ${r.scenario}: ${formatDuration(r.durationMs)} simulated, seed ${r.seed}, ${who}`);
   out.push('');
   out.push(
     table(

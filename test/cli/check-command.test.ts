@@ -66,7 +66,7 @@ test('check: a semantic problem, a missing file and a policy with a mistake', ()
       `${p('missing.yaml')}: (root): cannot read the file: no such file (ENOENT)`,
       `${p('policy.yaml')}:1:1: version: missing required key "version": expected 1`,
       `${p('policy.yaml')}:1:1: classes: missing required key "classes": expected a list`,
-      `${p('policy.yaml')}:1:1: rules: unknown key "rules"; allowed keys: $schema, version, killSwitch, classes, budgets, guards, pacing, scorers, schedules`,
+      `${p('policy.yaml')}:1:1: rules: unknown key "rules"; allowed keys: $schema, version, killSwitch, classes, budgets, guards, pacing, scorers, schedules, kernelSettings`,
       '',
     ]);
   });

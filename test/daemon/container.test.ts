@@ -9,7 +9,11 @@ import { LoggerFactory } from '../../daemon/telemetry/logger-factory.js';
 import { Application } from '../../daemon/lifecycle/application.js';
 import { ShutdownSignals } from '../../daemon/lifecycle/shutdown-signals.js';
 import { Clock } from '../../daemon/schedule/clock.js';
+import { KernelPort } from '../../daemon/kernel-port/kernel-port.js';
+import { SimKernel } from '../../kernel-model/index.js';
+import { SimKernelPort } from '../../sim/kernel-port/sim-kernel-port.js';
 import { ArrayTransport, type Captured } from '../support/capturing-logger.js';
+import { simContainer } from '../support/sim-container.js';
 
 test('every binding of every daemon module resolves', () => {
   const container = new Container();
@@ -28,6 +32,8 @@ test('every binding of every daemon module resolves', () => {
     unbindAsync: (id) => container.unbindAsync(id),
   };
   for (const module of daemonModules({ logLevel: 'error' })) void module.load(options);
+  // The platform binds the kernel port (here the simulated kernel's, as `run --kernel sim` does).
+  container.bind<KernelPort>(KernelPort).toConstantValue(new SimKernelPort(new SimKernel()));
   assert.ok(bound.length >= 5, `only ${bound.length} bindings found`);
   for (const id of bound) {
     const all = container.getAll(id as symbol);
@@ -37,7 +43,7 @@ test('every binding of every daemon module resolves', () => {
 });
 
 test('buildContainer gives singletons of the core services', () => {
-  const c = buildContainer({ logLevel: 'error' });
+  const c = simContainer({ logLevel: 'error' }).container;
   assert.equal(c.get(Application), c.get(Application));
   assert.equal(c.get(LoggerFactory), c.get(LoggerFactory));
   assert.ok(c.get(ShutdownSignals) instanceof ShutdownSignals);

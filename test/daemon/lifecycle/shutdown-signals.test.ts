@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildContainer } from '../../../daemon/container.js';
+import { simContainer } from '../../support/sim-container.js';
 import { Application } from '../../../daemon/lifecycle/application.js';
 import { ShutdownSignals } from '../../../daemon/lifecycle/shutdown-signals.js';
 
 // process.emit delivers the event to the listeners without sending a real signal to the test runner.
 test('SIGTERM stops the application gracefully and then exits 0', async () => {
-  const c = buildContainer({ logLevel: 'error' });
+  const c = simContainer({ logLevel: 'error' }).container;
   const app = c.get<Application>(Application);
   const codes: number[] = [];
   const exited = new Promise<void>((resolve) => {
@@ -23,7 +23,7 @@ test('SIGTERM stops the application gracefully and then exits 0', async () => {
 });
 
 test('a second SIGINT while stopping exits at once with 130', () => {
-  const c = buildContainer({ logLevel: 'error' });
+  const c = simContainer({ logLevel: 'error' }).container;
   const app = c.get<Application>(Application);
   void app.stop('already stopping');
   const codes: number[] = [];

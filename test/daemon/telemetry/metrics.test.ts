@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { DaemonMetrics } from '../../../daemon/telemetry/daemon-metrics.js';
 import { MetricsServer } from '../../../daemon/telemetry/metrics-server.js';
 import { defaultDaemonOptions } from '../../../daemon/config/daemon-options.js';
-import { buildContainer } from '../../../daemon/container.js';
+import { simContainer } from '../../support/sim-container.js';
 import { Application } from '../../../daemon/lifecycle/application.js';
 
 function freePort(): Promise<number> {
@@ -69,7 +69,7 @@ test('port 0 leaves the endpoint off; the application starts and stops it as a m
   await off.onStart();
   assert.equal(off.port, undefined);
   const port = await freePort();
-  const container = buildContainer({ logLevel: 'error', metricsPort: port });
+  const container = simContainer({ logLevel: 'error', metricsPort: port }).container;
   const app = container.get<Application>(Application);
   await app.start();
   assert.equal((await fetchText(port, '/metrics')).status, 200);
