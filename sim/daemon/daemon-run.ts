@@ -45,6 +45,24 @@ export interface DaemonRunResult extends SimulationResult {
   readonly baseline?: SimulationResult;
   /** The run stopped before the scenario's end (a signal, or --once). */
   readonly stoppedEarly: boolean;
+  /** What the daemon left behind once stopped: the THP knobs, and processes still under access sampling (0). */
+  readonly afterStop: { readonly knobs: Readonly<Record<string, string>>; readonly sampledProcesses: number };
+}
+
+const THP_KNOBS = ['/sys/kernel/mm/transparent_hugepage/enabled', '/sys/kernel/mm/transparent_hugepage/defrag'];
+
+/** Live processes of the machine that are still under access sampling. */
+function sampledProcesses(port: SimKernelPort): number {
+  let n = 0;
+  for (const pid of port.listPids()) {
+    try {
+      port.accessRegions(pid);
+      n++;
+    } catch {
+      // Not sampled.
+    }
+  }
+  return n;
 }
 
 /** Binds the daemon's platform to the simulated kernel: port, virtual clock, cron on that clock. */
@@ -87,6 +105,7 @@ export async function runWithDaemon(scenario: Scenario, opts: DaemonRunOptions =
     scenario: scenario.name, seed: run.seed, durationMs, bootMs: run.bootMs, metrics: recorder.finish(),
     daemon: { ...daemon.totals, cpuMs: port.selfCpuMs(), policyFile: container.get(PolicyStore).file, dryRun: opts.daemon?.dryRun ?? false },
     stoppedEarly,
+    afterStop: { knobs: Object.fromEntries(THP_KNOBS.map((k) => [k, run.sim.readFile(k).trim()])), sampledProcesses: sampledProcesses(port) },
   };
   if (!opts.baseline) return result;
   return { ...result, baseline: simulate(scenario, { durationMs, seed: run.seed }) };
