@@ -97,9 +97,8 @@ export function candidatesOf(processes: readonly TrackedProcess[]): { views: Pro
     let hot = 0;
     let hotHuge = 0;
     let smallAccesses = 0;
-    const own: [number, SlotState][] = [];
-    for (const entry of p.hot.entries()) {
-      const s = entry[1];
+    const own: SlotState[] = [];
+    for (const s of p.hot.values()) {
       if (s.rate < min) continue;
       hot += REGION_BYTES;
       if (s.huge) {
@@ -107,7 +106,7 @@ export function candidatesOf(processes: readonly TrackedProcess[]): { views: Pro
         continue;
       }
       smallAccesses += s.rate * PAGES_PER_REGION;
-      own.push(entry);
+      own.push(s);
     }
     if (hot === 0) continue;
     const view: ProcessView = {
@@ -115,9 +114,28 @@ export function candidatesOf(processes: readonly TrackedProcess[]): { views: Pro
       anonBytes: p.anonBytes, hugeBytes: p.hugeBytes, hotBytes: hot, hotHugeBytes: Math.min(hotHuge, p.hugeBytes), smallPageAccessesPerSec: smallAccesses,
     };
     views.push(view);
-    for (const [region, slot] of own) candidates.push({ c: { process: view, region, accessRate: slot.rate, ageMs: slot.ageMs }, slot });
+    for (const slot of own) candidates.push({ c: { process: view, region: slot.region, accessRate: slot.rate, ageMs: slot.ageMs }, slot });
   }
   return { views, candidates };
+}
+
+/**
+ * Candidates kept in exact order by a ranking; the rest follow unordered. A cycle plans a handful of
+ * collapses and a ranking lasts RANK_EVERY_MS, so the walk rarely gets past the first few hundred; a
+ * full sort of tens of thousands of candidates (a fleet host) would cost more than the rest of a cycle.
+ */
+export const RANK_SORTED = 2048;
+
+/** The `k` best entries by `pre` in descending order, then the others in no particular order. */
+export function rankBest<T extends { readonly pre: number }>(entries: T[], k: number): T[] {
+  if (entries.length <= k) return entries.sort((a, b) => b.pre - a.pre);
+  // The k-th largest score, from a native sort of the scores alone.
+  const scores = Float64Array.from(entries, (e) => e.pre).sort();
+  const threshold = scores[scores.length - k];
+  const best: T[] = [];
+  const rest: T[] = [];
+  for (const e of entries) (e.pre >= threshold && best.length < k ? best : rest).push(e);
+  return [...best.sort((a, b) => b.pre - a.pre), ...rest];
 }
 
 /** How long a region found ineligible, or held back by what a failure taught, is left alone before it is inspected again, ms. */
@@ -160,7 +178,10 @@ export class Planner {
     const { views, candidates } = candidatesOf(processes);
     ranker.beginCycle(views, now, machine);
     this.views = views;
-    this.ranking = candidates.map(({ c, slot }) => ({ c, slot, pre: ranker.score(c, now, machine).score })).sort((a, b) => b.pre - a.pre);
+    this.ranking = rankBest(
+      candidates.map(({ c, slot }) => ({ c, slot, pre: ranker.score(c, now, machine).score })),
+      RANK_SORTED,
+    );
     this.resetCounts();
   }
 

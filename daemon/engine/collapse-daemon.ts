@@ -33,7 +33,7 @@ import type { ProcessView } from '../decide/candidate.js';
 import { INSPECTION_MS_PRIOR, PolicyBudgets } from '../decide/policy-budgets.js';
 import { KernelPort } from '../kernel-port/kernel-port.js';
 import type { ManagedService } from '../lifecycle/managed-service.js';
-import { ProcessTable } from '../observe/process-table.js';
+import { ProcessTable, type TrackedProcess } from '../observe/process-table.js';
 import { Clock } from '../schedule/clock.js';
 import { CronExpression } from '../schedule/cron-expression.js';
 import { CronSource } from '../schedule/cron-source.js';
@@ -207,9 +207,12 @@ export class CollapseDaemon implements ManagedService {
       this.guards.read(now);
       this.guardsReadAt = now;
     }
-    const eligible = [...this.table.eligible()].filter((p) => p.sampling && p.hot.size > 0);
-    const live = eligible.filter((p) => this.table.refreshRollup(p, now));
-    gone.push(...eligible.filter((p) => !live.includes(p)).map((p) => p.pid));
+    const live: TrackedProcess[] = [];
+    for (const p of [...this.table.eligible()]) {
+      if (!p.sampling || p.hot.size === 0) continue;
+      if (this.table.refreshRollup(p, now)) live.push(p);
+      else gone.push(p.pid);
+    }
     this.forget(gone);
     if (this.rankDue || (sampled.updated && now - this.rankedAt >= RANK_EVERY_MS)) {
       this.planner.rank(live, now);

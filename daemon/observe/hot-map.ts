@@ -23,6 +23,8 @@ import { REGION_BYTES } from '../decide/candidate.js';
 
 /** What the map holds about one 2 MiB region. */
 export interface SlotState {
+  /** The region's start address. */
+  readonly region: number;
   /** Smoothed accesses per second per 4 KiB page. */
   rate: number;
   /** How long sampling has seen it at about this frequency (the covering region's age), ms. */
@@ -47,6 +49,8 @@ export function accessRateOf(nrAccesses: number, attrs: Pick<SamplingAttrs, 'sam
 
 export class HotMap {
   private readonly slots = new Map<number, SlotState>();
+  private alphaGap = -1;
+  private alpha = 0;
 
   /**
    * Folds one sampling read (the regions in address order and disjoint, as DAMON keeps them) in at
@@ -87,11 +91,16 @@ export class HotMap {
   private observe(slot: number, rate: number, ageMs: number, now: number): void {
     const s = this.slots.get(slot);
     if (s === undefined) {
-      this.slots.set(slot, { rate, ageMs, huge: false, seenAt: now, retryAt: 0 });
+      this.slots.set(slot, { region: slot * REGION_BYTES, rate, ageMs, huge: false, seenAt: now, retryAt: 0 });
       return;
     }
-    const alpha = 1 - Math.exp(-Math.max(0, now - s.seenAt) / RATE_SMOOTHING_MS);
-    s.rate += alpha * (rate - s.rate);
+    // Slots are mostly updated together, so the weight for the last gap is computed once per gap.
+    const gap = Math.max(0, now - s.seenAt);
+    if (gap !== this.alphaGap) {
+      this.alphaGap = gap;
+      this.alpha = 1 - Math.exp(-gap / RATE_SMOOTHING_MS);
+    }
+    s.rate += this.alpha * (rate - s.rate);
     s.ageMs = ageMs;
     s.seenAt = now;
   }
@@ -101,9 +110,9 @@ export class HotMap {
     return this.slots.get(Math.floor(region / REGION_BYTES));
   }
 
-  /** Every covered slot: [start address, state], in no particular order. */
-  *entries(): IterableIterator<[number, SlotState]> {
-    for (const [slot, s] of this.slots) yield [slot * REGION_BYTES, s];
+  /** Every covered slot, in no particular order. */
+  values(): IterableIterator<SlotState> {
+    return this.slots.values();
   }
 
   /** Records that a region is (or is not) mapped by a huge page. */

@@ -44,12 +44,15 @@ export class DecisionLog {
   private readonly log: Logger;
   /** reason → class → count, for the cycle under way. */
   private skips = new Map<string, Map<string, number>>();
+  /** Whether debug lines are written (read at each cycle's end). */
+  private debug: boolean;
 
   constructor(
     @inject(LoggerFactory) loggers: LoggerFactory,
     @inject(Clock) private readonly clock: Clock,
   ) {
     this.log = loggers.forClass('decide', 'DecisionLog');
+    this.debug = this.log.isDebugEnabled();
   }
 
   /** An action and its outcome. */
@@ -63,7 +66,7 @@ export class DecisionLog {
     let byClass = this.skips.get(reason);
     if (byClass === undefined) this.skips.set(reason, (byClass = new Map<string, number>()));
     byClass.set(cls, (byClass.get(cls) ?? 0) + 1);
-    if (this.log.isDebugEnabled()) this.log.debug('skipped', { t: this.clock.now(), reason, class: cls, ...detail });
+    if (this.debug) this.log.debug('skipped', { t: this.clock.now(), reason, class: cls, ...detail });
   }
 
   /** `n` candidates of a class not acted on for the same reason (counted only; no debug line). */
@@ -75,11 +78,13 @@ export class DecisionLog {
 
   /** Whether debug lines are written (then callers give each skip its detail). */
   get debugEnabled(): boolean {
-    return this.log.isDebugEnabled();
+    return this.debug;
   }
 
   /** Ends a cycle: its summary, with the skips counted since the last one. */
   cycle(cycle: number, summary: Readonly<Record<string, unknown>>): void {
+    // Asked once per cycle, not once per skip: winston's level check is not free.
+    this.debug = this.log.isDebugEnabled();
     const skipped: Record<string, Record<string, number>> = {};
     for (const [reason, byClass] of this.skips) skipped[reason] = Object.fromEntries(byClass);
     this.skips = new Map();
