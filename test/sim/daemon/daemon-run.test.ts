@@ -109,7 +109,7 @@ test('numa-spanning: no swap storm and no remote huge pages for the workload tha
   assert.ok(swappedAlone > 100_000, `the kernel alone no longer swaps (${swappedAlone} pages): the scenario lost its point`);
   assert.ok(swappedWith < swappedAlone / 50, `${swappedWith} pages swapped out with the daemon, ${swappedAlone} without`);
   const fitter = workload(r, 'fitter');
-  assert.ok(workload({ ...r, metrics: r.baseline!.metrics } as DaemonRunResult, 'fitter').remoteThpShare > 0.5, 'the kernel alone no longer gives fitter remote huge pages');
+  assert.ok(workload({ ...r, metrics: r.baseline!.metrics }, 'fitter').remoteThpShare > 0.5, 'the kernel alone no longer gives fitter remote huge pages');
   assert.equal(fitter.remoteThpShare, 0, `fitter's hot huge pages are ${fitter.remoteThpShare} remote`);
   // The daemon held defrag at never while it ran, and put the host's setting back.
   assert.ok(/\[madvise\]/.test(r.afterStop.knobs['/sys/kernel/mm/transparent_hugepage/defrag']), r.afterStop.knobs['/sys/kernel/mm/transparent_hugepage/defrag']);
