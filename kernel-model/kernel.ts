@@ -48,6 +48,12 @@ export interface MachineConfig {
   readonly seed?: number | undefined;
   /** A virtio-balloon device with free page reporting (the machine is a guest); default none. */
   readonly balloon?: boolean | undefined;
+  /**
+   * Anonymous read faults map no zero page, 4 KiB or huge: they allocate a zero-filled page as a write
+   * fault does, giving the VMA its anon_vma (a PVM guest kernel booted with `pvm_no_zero_page=1`,
+   * docs/linux-semantics.md "Read faults and the zero page"); default false.
+   */
+  readonly noZeroPage?: boolean | undefined;
 }
 
 /** The kernel's state and mechanisms. */
@@ -101,6 +107,8 @@ export class Kernel {
   readonly numaBalancing: NumaBalancing;
   /** PFN of the shared zero page. */
   readonly zeroPfn: number;
+  /** Read faults allocate zero-filled pages instead of mapping the zero page (MachineConfig.noZeroPage). */
+  readonly noZeroPage: boolean;
 
   constructor(config: MachineConfig) {
     const nodeCount = config.nodes.length;
@@ -157,6 +165,7 @@ export class Kernel {
     this.buddy.onBoost = (node) => this.vmscan.wakeKswapd(node, 0);
     this.applyWatermarks();
     this.zeroPfn = this.bootAllocZeroPage();
+    this.noZeroPage = config.noZeroPage ?? false;
     if (config.balloon) this.pageReporting.register();
   }
 
@@ -196,7 +205,7 @@ export class Kernel {
     const t = this.task(pid);
     if (!t) return;
     this.pins.releaseTask(pid);
-    for (const v of t.mm.vmas) this.memory.zapRange(t, v.start, v.end);
+    for (const v of t.mm.vmas) this.memory.zapRange(t, v.start, v.end, false);
     for (const [pmdIdx, e] of [...t.mm.pmd]) if (e >= 0) this.memory.freePteTable(t.mm, pmdIdx);
     t.mm.vmas = [];
     t.mm.leaveCowGroup();

@@ -38,6 +38,12 @@ export interface SimKernelConfig {
    * (docs/kernel-model-api.md). Default false.
    */
   balloon?: boolean;
+  /**
+   * Anonymous read faults map no zero page (4 KiB or huge) but allocate a zero-filled page, as a write
+   * fault does, and so give the VMA an anon_vma: a PVM guest kernel booted with `pvm_no_zero_page=1`
+   * (docs/linux-semantics.md). Default false: read faults map the zero page.
+   */
+  noZeroPage?: boolean;
 }
 
 /** Options of `spawn`. */
@@ -77,6 +83,7 @@ export class SimKernel {
       swapMiB: config.swapMiB,
       seed: config.seed,
       balloon: config.balloon,
+      noZeroPage: config.noZeroPage,
     };
     if (config.swapMiB !== undefined && !(config.swapMiB >= 0)) throw new RangeError(`swapMiB must be ≥ 0, got ${config.swapMiB}`);
     this.kernel = new Kernel(machine);
@@ -186,11 +193,14 @@ export class SimKernel {
 
   // ---- memory syscalls ----------------------------------------------------------------------------
 
-  /** mmap(2) of anonymous memory; returns the address. */
-  mmap(pid: number, length: number, opts: { align?: number; prot?: Prot; shared?: boolean } = {}): number {
+  /**
+   * mmap(2) of anonymous memory; returns the address. `addr` maps exactly there, as MAP_FIXED_NOREPLACE
+   * does (EEXIST over an existing mapping); otherwise the kernel picks the place (top-down, aligned).
+   */
+  mmap(pid: number, length: number, opts: { align?: number; prot?: Prot; shared?: boolean; addr?: number } = {}): number {
     if (!(length > 0) || !Number.isFinite(length)) throw new RangeError(`mmap: length must be > 0, got ${length}`);
     const task = this.liveTask(pid, 'mmap');
-    const addr = this.kernel.mmap.mmap(task, length, opts.prot ?? 'rw', opts.shared ?? false, opts.align);
+    const addr = this.kernel.mmap.mmap(task, length, opts.prot ?? 'rw', opts.shared ?? false, opts.align, opts.addr);
     if (task.memoryMerge) this.kernel.madvise.madvise(task, addr, length, 'MADV_MERGEABLE');
     return addr;
   }

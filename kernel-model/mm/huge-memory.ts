@@ -121,7 +121,7 @@ export class HugeMemory {
     const k = this.k;
     k.memory.anonVmaPrepare(vma);
     k.khugepaged.enterVma(task, vma.start);
-    if (!write && k.tunables.useZeroPage) {
+    if (!write && k.tunables.useZeroPage && !k.noZeroPage) {
       // A read maps the huge zero page; if it cannot be had, the fault falls back to small pages.
       const zero = this.getHugeZeroPage(task);
       if (zero < 0 || !this.depositFor(task, pmdIdx)) {

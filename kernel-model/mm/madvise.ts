@@ -97,7 +97,7 @@ export class Madvise {
     switch (advice) {
       case 'MADV_DONTNEED':
         if (task.mm.findVma(start)!.flags & VM.LOCKED) throw new SyscallError('EINVAL', 'madvise', 'MADV_DONTNEED on an mlocked range');
-        k.memory.zapRange(task, start, end);
+        k.memory.zapRange(task, start, end, true);
         return;
       case 'MADV_COLD':
         this.forEachPrivatePage(task, start, end, (pfn) => k.vmscan.lruUpdate(pfn, 0, PG.active | PG.referenced | PG.young));

@@ -5,7 +5,8 @@
  *
  * Fault paths for one 4 KiB page (handle_pte_fault):
  *   no PTE table    → allocate the table (an unmovable page-table page)
- *   PTE none        → read: map the zero page | write: allocate, zero, map (anon_vma made on first write)
+ *   PTE none        → read: map the zero page | write: allocate, zero, map (anon_vma made on first write);
+ *                     on a machine without zero-page faults (`noZeroPage`) a read allocates as a write does
  *   PTE zero page   → write: allocate a new page (COW from the zero page)
  *   PTE present     → write to a page mapped elsewhere too (after fork) or to a KSM page: copy (COW)
  *   PTE swap entry  → major fault: allocate, read from swap, map
@@ -225,7 +226,7 @@ export class Memory {
   private anonymousPage(task: Task, vma: Vma, addr: number, slot: number, write: boolean, content: number): FaultResult {
     const k = this.k;
     this.countFault(task);
-    if (!write) {
+    if (!write && !k.noZeroPage) {
       k.pgtables.set(slot, ptePresent(k.zeroPfn));
       k.rmap.addPte(k.zeroPfn, slot);
       task.chargeSys(Cost.faultZero);
@@ -234,7 +235,7 @@ export class Memory {
     this.anonVmaPrepare(vma);
     const pfn = this.allocAnonPage(task, vma, addr);
     if (pfn < 0) return this.oomKill(task);
-    this.mapNewAnonPage(task, vma, slot, pfn, content);
+    this.mapNewAnonPage(task, vma, slot, pfn, write ? content : 0);
     task.chargeSys(Cost.fault4k);
     return 'ok';
   }
@@ -357,9 +358,11 @@ export class Memory {
 
   /**
    * Unmaps [start, end) of `mm` (page aligned): whole PMD-mapped THPs in range are unmapped, THPs cut by
-   * the range are split at the PMD first; empty PTE tables are freed. Returns pages zapped.
+   * the range are split at the PMD first. PTE tables stay unless `reclaimPt` (MADV_DONTNEED with
+   * CONFIG_PT_RECLAIM: zap_pte_range frees a table the call covered whole and left empty — a table
+   * emptied a piece at a time stays); munmap frees tables afterwards (Mmap.munmap). Returns pages zapped.
    */
-  zapRange(task: Task, start: number, end: number): number {
+  zapRange(task: Task, start: number, end: number, reclaimPt: boolean): number {
     const k = this.k;
     const mm = task.mm;
     let zapped = 0;
@@ -385,7 +388,8 @@ export class Memory {
         this.unmapPte(mm, slot);
         zapped++;
       }
-      if (k.pgtables.usedEntries(t) === 0) this.freePteTable(mm, pmdIdx);
+      const whole = from === base && to === base + PTRS_PER_PTE * PAGE_SIZE;
+      if (reclaimPt && whole && k.pgtables.usedEntries(t) === 0) this.freePteTable(mm, pmdIdx);
     }
     task.chargeSys(zapped * Cost.zapPage);
     return zapped;

@@ -30,15 +30,27 @@ export const pageAlignUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAG
 export class Mmap {
   constructor(private readonly k: Kernel) {}
 
-  /** mmap(2) of anonymous memory; returns the address. */
-  mmap(task: Task, length: number, prot: Prot, shared: boolean, align: number | undefined): number {
+  /**
+   * mmap(2) of anonymous memory; returns the address. With `fixed`, the mapping goes exactly there
+   * (MAP_FIXED_NOREPLACE: EEXIST if anything is mapped in the range, EINVAL if it is not page aligned).
+   */
+  mmap(task: Task, length: number, prot: Prot, shared: boolean, align: number | undefined, fixed?: number): number {
     const len = pageAlignUp(length);
     const alignment = align ?? (len % HPAGE_PMD_SIZE === 0 ? HPAGE_PMD_SIZE : PAGE_SIZE);
     if (!(alignment >= PAGE_SIZE) || (alignment & (alignment - 1)) !== 0) {
       throw new SyscallError('EINVAL', 'mmap', `alignment ${alignment} is not a power of two ≥ 4096`);
     }
-    const addr = this.findGap(task.mm, len, alignment);
-    if (addr < 0) throw new SyscallError('ENOMEM', 'mmap', 'no room in the address space');
+    let addr: number;
+    if (fixed !== undefined) {
+      this.checkRange('mmap', fixed, len);
+      if (task.mm.vmas.some((v) => v.start < fixed + len && v.end > fixed)) {
+        throw new SyscallError('EEXIST', 'mmap', `${hex(fixed)}+${len} overlaps a mapping`);
+      }
+      addr = fixed;
+    } else {
+      addr = this.findGap(task.mm, len, alignment);
+      if (addr < 0) throw new SyscallError('ENOMEM', 'mmap', 'no room in the address space');
+    }
     let flags = protFlags(prot) | (shared ? VM.SHARED : 0);
     if (!shared && flags & VM.WRITE) flags |= VM.ACCOUNT;
     this.insert(task.mm, { start: addr, end: addr + len, flags, anonVma: 0, policy: undefined, pgoff: 0 });
@@ -67,9 +79,9 @@ export class Mmap {
     const end = addr + pageAlignUp(length);
     this.splitAt(task, addr);
     this.splitAt(task, end);
-    this.k.memory.zapRange(task, addr, end);
+    this.k.memory.zapRange(task, addr, end, false);
     task.mm.vmas = task.mm.vmas.filter((v) => v.end <= addr || v.start >= end);
-    this.freeEmptyTables(task, addr, end);
+    this.freePgtables(task, addr, end);
     task.chargeSys(Cost.syscall);
   }
 
@@ -189,13 +201,21 @@ export class Mmap {
     mm.vmas = out;
   }
 
-  /** Frees PTE tables left empty in [start, end) (free_pgtables). */
-  private freeEmptyTables(task: Task, start: number, end: number): void {
+  /**
+   * Frees the PTE tables of the unmapped [start, end) (free_pgtables): only those whose 2 MiB no VMA
+   * still overlaps — free_pgd_range keeps a table shared with the VMA below `floor` or above `ceiling`,
+   * even an empty one.
+   */
+  private freePgtables(task: Task, start: number, end: number): void {
+    const mm = task.mm;
     const first = Math.floor(start / HPAGE_PMD_SIZE);
     const last = Math.ceil(end / HPAGE_PMD_SIZE);
     for (let p = first; p < last; p++) {
-      const t = task.mm.pmd.get(p);
-      if (t !== undefined && t >= 0 && this.k.pgtables.usedEntries(t) === 0) this.k.memory.freePteTable(task.mm, p);
+      const t = mm.pmd.get(p);
+      if (t === undefined || t < 0) continue;
+      const lo = p * HPAGE_PMD_SIZE;
+      if (mm.vmas.some((v) => v.start < lo + HPAGE_PMD_SIZE && v.end > lo)) continue;
+      this.k.memory.freePteTable(mm, p);
     }
   }
 }

@@ -6,7 +6,10 @@
  * same cases on the simulated kernel, and compares them case by case: the return value, errno, which
  * 2 MiB regions are backed by a huge page afterwards (pagemap + kpageflags on both sides), and
  * AnonHugePages of their VMAs (/proc/PID/smaps: PMD-mapped THPs only, which tells a PMD mapping from a
- * split one). The cases, named alike in both files, are listed in `cases` below.
+ * split one). The cases, named alike in both files, are listed in `cases` below. The simulated machine
+ * is booted like the running one in the one respect that changes answers: whether a read fault maps the
+ * zero page (the probe reports it; a PVM guest booted with pvm_no_zero_page=1 allocates instead, so
+ * read faults alone give the VMA an anon_vma and `read-faults-only` collapses).
  *
  * It skips, saying why, when it cannot judge: not Linux, not root (the probe reads PFNs and changes
  * uids), no `cc`, a kernel older than 6.1, THP absent, or MADV_COLLAPSE unsupported (EINVAL where it
@@ -49,6 +52,8 @@ interface ProbeHeader {
   skip?: string;
   thp_enabled?: string;
   changed_enabled?: boolean;
+  /** Whether a read fault maps the zero page on this kernel (null: the probe could not tell). */
+  read_fault_zero_page?: boolean | null;
 }
 
 /** A probe output line for a case. */
@@ -57,10 +62,13 @@ interface ProbeLine extends Partial<Observation> {
   error?: string;
 }
 
+/** Boots a simulated machine like the one running the probe. */
+type Boot = () => SimKernel;
+
 interface AgreementCase {
   name: string;
-  /** The same case on the simulated kernel. */
-  model: () => Observation;
+  /** The same case on the simulated kernel, booted with `boot`. */
+  model: (boot: Boot) => Observation;
   /** The first kernel version (major, minor) that has what the case uses. */
   since?: [number, number];
   /** The case pins down one kernel version's behaviour (changed later). */
@@ -78,8 +86,8 @@ function regions(k: SimKernel, pid: number, base: number, n: number): Pick<Obser
 const noRegions: Pick<Observation, 'huge' | 'anonHugeKb'> = { huge: [], anonHugeKb: 0 };
 
 /** A fresh machine and process with n 2 MiB-aligned regions; `act` does the case, then the regions are read. */
-function local(n: number, act: (k: SimKernel, pid: number, p: number) => Outcome): Observation {
-  const k = new SimKernel();
+function local(boot: Boot, n: number, act: (k: SimKernel, pid: number, p: number) => Outcome): Observation {
+  const k = boot();
   const pid = k.spawn({ comm: 'collapse-probe' });
   const p = mapAligned(k, pid, n);
   const o = act(k, pid, p);
@@ -93,8 +101,8 @@ const writeAll = (k: SimKernel, pid: number, p: number, n = 1) => writePages(k, 
  * table), 4 KiB unmapped after r5. A root caller with every capability opens a pidfd and calls
  * process_madvise with the iovecs (offsets from r0).
  */
-function remote(iov: readonly { off: number; len: number }[], advice = 'MADV_COLLAPSE', flags = 0): Observation {
-  const k = new SimKernel();
+function remote(boot: Boot, iov: readonly { off: number; len: number }[], advice = 'MADV_COLLAPSE', flags = 0): Observation {
+  const k = boot();
   const caller = k.spawn({ comm: 'collapse-probe' });
   const target = k.spawn({ comm: 'target' });
   const base = k.mmap(target, 6 * H + PAGE_SIZE, { align: H });
@@ -106,8 +114,8 @@ function remote(iov: readonly { off: number; len: number }[], advice = 'MADV_COL
 }
 
 /** A uid-1000 caller without capabilities asks MADV_COLLAPSE of a target of uid `targetUid`. */
-function unprivilegedCaller(targetUid: number): Observation {
-  const k = new SimKernel();
+function unprivilegedCaller(boot: Boot, targetUid: number): Observation {
+  const k = boot();
   const target = k.spawn({ comm: 'target', uid: targetUid, dumpable: true });
   const p = mapAligned(k, target, 1);
   writeAll(k, target, p);
@@ -117,9 +125,26 @@ function unprivilegedCaller(targetUid: number): Observation {
   return { ...o, ...regions(k, target, p, 1) };
 }
 
+/**
+ * A region whose PTE table outlives its only page (the probe's table_kept_by_neighbour): its first page
+ * is split off, written and unmapped while the rest of the region keeps the table, then mapped again at
+ * the same place, merging back. Written before the split, the region's VMA has an anon_vma; after, none.
+ */
+function tableKeptByNeighbour(boot: Boot, anonVma: boolean): Observation {
+  return local(boot, 1, (k, pid, p) => {
+    if (anonVma) writePages(k, pid, p, 1);
+    k.mprotect(pid, p + PAGE_SIZE, H - PAGE_SIZE, 'r');
+    if (!anonVma) writePages(k, pid, p, 1);
+    k.munmap(pid, p, PAGE_SIZE);
+    k.mprotect(pid, p + PAGE_SIZE, H - PAGE_SIZE, 'rw');
+    k.mmap(pid, PAGE_SIZE, { addr: p });
+    return madviseCollapse(k, pid, p, H);
+  });
+}
+
 /** process_madvise(PIDFD_SELF…) on one's own region. */
-function self(pidfd: number, len: number, advice: string, write: number, nRegions: number): Observation {
-  const k = new SimKernel();
+function self(boot: Boot, pidfd: number, len: number, advice: string, write: number, nRegions: number): Observation {
+  const k = boot();
   const pid = k.spawn({ comm: 'collapse-probe' });
   const p = mapAligned(k, pid, 1);
   writePages(k, pid, p, write);
@@ -128,37 +153,57 @@ function self(pidfd: number, len: number, advice: string, write: number, nRegion
 }
 
 const cases: AgreementCase[] = [
-  { name: 'fully-written', model: () => local(1, (k, pid, p) => (writeAll(k, pid, p), madviseCollapse(k, pid, p, H))) },
+  { name: 'fully-written', model: (boot) => local(boot, 1, (k, pid, p) => (writeAll(k, pid, p), madviseCollapse(k, pid, p, H))) },
   {
     name: 'already-thp',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writeAll(k, pid, p);
       const first = madviseCollapse(k, pid, p, H);
       return first.ret === 0 ? madviseCollapse(k, pid, p, H) : first;
     }),
   },
-  { name: 'one-written-page', model: () => local(1, (k, pid, p) => (writePages(k, pid, p, 1), madviseCollapse(k, pid, p, H))) },
+  { name: 'one-written-page', model: (boot) => local(boot, 1, (k, pid, p) => (writePages(k, pid, p, 1), madviseCollapse(k, pid, p, H))) },
   {
     name: 'one-written-511-zero-page',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writePages(k, pid, p, 1);
       readPages(k, pid, p + PAGE_SIZE, HPAGE_PMD_NR - 1);
       return madviseCollapse(k, pid, p, H);
     }),
   },
-  { name: 'never-touched', model: () => local(1, (k, pid, p) => madviseCollapse(k, pid, p, H)) },
+  { name: 'never-touched', model: (boot) => local(boot, 1, (k, pid, p) => madviseCollapse(k, pid, p, H)) },
   {
     name: 'dontneed-whole-region',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writeAll(k, pid, p);
       k.madvise(pid, p, H, 'MADV_DONTNEED');
       return madviseCollapse(k, pid, p, H);
     }),
   },
-  { name: 'read-faults-only', model: () => local(1, (k, pid, p) => (readPages(k, pid, p, HPAGE_PMD_NR), madviseCollapse(k, pid, p, H))) },
+  {
+    name: 'dontneed-only-written-page',
+    model: (boot) => local(boot, 1, (k, pid, p) => {
+      writePages(k, pid, p, 1);
+      k.madvise(pid, p, PAGE_SIZE, 'MADV_DONTNEED');
+      return madviseCollapse(k, pid, p, H);
+    }),
+  },
+  {
+    name: 'dontneed-region-in-two-calls',
+    model: (boot) => local(boot, 1, (k, pid, p) => {
+      writeAll(k, pid, p);
+      k.madvise(pid, p, H - PAGE_SIZE, 'MADV_DONTNEED');
+      k.madvise(pid, p + H - PAGE_SIZE, PAGE_SIZE, 'MADV_DONTNEED');
+      return madviseCollapse(k, pid, p, H);
+    }),
+  },
+  { name: 'table-kept-with-anon-vma', model: (boot) => tableKeptByNeighbour(boot, true) },
+  { name: 'table-kept-without-anon-vma', model: (boot) => tableKeptByNeighbour(boot, false) },
+  // Decided by read_fault_zero_page: the zero page gives the VMA no anon_vma (EINVAL); a zeroed page does.
+  { name: 'read-faults-only', model: (boot) => local(boot, 1, (k, pid, p) => (readPages(k, pid, p, HPAGE_PMD_NR), madviseCollapse(k, pid, p, H))) },
   {
     name: 'vm-nohugepage',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writeAll(k, pid, p);
       k.madvise(pid, p, H, 'MADV_NOHUGEPAGE');
       return madviseCollapse(k, pid, p, H);
@@ -166,7 +211,7 @@ const cases: AgreementCase[] = [
   },
   {
     name: 'prot-read-after-write',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writeAll(k, pid, p);
       k.mprotect(pid, p, H, 'r');
       return madviseCollapse(k, pid, p, H);
@@ -174,25 +219,25 @@ const cases: AgreementCase[] = [
   },
   {
     name: 'vma-smaller-than-2m',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       k.munmap(pid, p + H / 2, H / 2);
       writePages(k, pid, p, HPAGE_PMD_NR / 2);
       return madviseCollapse(k, pid, p, H / 2);
     }),
   },
-  { name: 'unmapped-range', model: () => local(1, (k, pid, p) => (k.munmap(pid, p, H), madviseCollapse(k, pid, p, H))) },
+  { name: 'unmapped-range', model: (boot) => local(boot, 1, (k, pid, p) => (k.munmap(pid, p, H), madviseCollapse(k, pid, p, H))) },
   {
     name: 'hole',
-    model: () => local(3, (k, pid, p) => {
+    model: (boot) => local(boot, 3, (k, pid, p) => {
       writeAll(k, pid, p, 3);
       k.munmap(pid, p + H, H);
       return madviseCollapse(k, pid, p, 3 * H);
     }),
   },
-  { name: 'no-table-then-full', model: () => local(2, (k, pid, p) => (writeAll(k, pid, p + H), madviseCollapse(k, pid, p, 2 * H))) },
+  { name: 'no-table-then-full', model: (boot) => local(boot, 2, (k, pid, p) => (writeAll(k, pid, p + H), madviseCollapse(k, pid, p, 2 * H))) },
   {
     name: 'pr-set-thp-disable',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writeAll(k, pid, p);
       k.prctl(pid, 'PR_SET_THP_DISABLE', 1);
       return madviseCollapse(k, pid, p, H);
@@ -200,7 +245,7 @@ const cases: AgreementCase[] = [
   },
   {
     name: 'mlocked',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writeAll(k, pid, p);
       k.mlock(pid, p, H);
       return madviseCollapse(k, pid, p, H);
@@ -208,7 +253,7 @@ const cases: AgreementCase[] = [
   },
   {
     name: 'read-faulted-beside-written',
-    model: () => local(2, (k, pid, p) => {
+    model: (boot) => local(boot, 2, (k, pid, p) => {
       writeAll(k, pid, p);
       readPages(k, pid, p + H, HPAGE_PMD_NR);
       return madviseCollapse(k, pid, p + H, H);
@@ -216,7 +261,7 @@ const cases: AgreementCase[] = [
   },
   {
     name: 'prot-none-after-write',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writeAll(k, pid, p);
       k.mprotect(pid, p, H, 'none');
       return madviseCollapse(k, pid, p, H);
@@ -224,7 +269,7 @@ const cases: AgreementCase[] = [
   },
   {
     name: 'two-vmas-both-full',
-    model: () => local(2, (k, pid, p) => {
+    model: (boot) => local(boot, 2, (k, pid, p) => {
       writeAll(k, pid, p, 2);
       k.mprotect(pid, p + H, H, 'r');
       return madviseCollapse(k, pid, p, 2 * H);
@@ -232,7 +277,7 @@ const cases: AgreementCase[] = [
   },
   {
     name: 'dontneed-half-region',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writeAll(k, pid, p);
       k.madvise(pid, p, H / 2, 'MADV_DONTNEED');
       return madviseCollapse(k, pid, p, H);
@@ -240,8 +285,8 @@ const cases: AgreementCase[] = [
   },
   {
     name: 'shared-with-child-after-fork',
-    model: () => {
-      const k = new SimKernel();
+    model: (boot) => {
+      const k = boot();
       const pid = k.spawn({ comm: 'collapse-probe' });
       const p = mapAligned(k, pid, 1);
       writeAll(k, pid, p);
@@ -253,7 +298,7 @@ const cases: AgreementCase[] = [
   },
   {
     name: 'vma-split-inside-thp',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writeAll(k, pid, p);
       const o = madviseCollapse(k, pid, p, H);
       k.mprotect(pid, p, PAGE_SIZE, 'r');
@@ -262,48 +307,48 @@ const cases: AgreementCase[] = [
   },
   {
     name: 'dontneed-one-page-of-thp',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writeAll(k, pid, p);
       const o = madviseCollapse(k, pid, p, H);
       k.madvise(pid, p, PAGE_SIZE, 'MADV_DONTNEED');
       return o;
     }),
   },
-  { name: 'unaligned-start', model: () => local(1, (k, pid, p) => (writeAll(k, pid, p), madviseCollapse(k, pid, p + 1, H - 1))) },
+  { name: 'unaligned-start', model: (boot) => local(boot, 1, (k, pid, p) => (writeAll(k, pid, p), madviseCollapse(k, pid, p + 1, H - 1))) },
   {
     name: 'range-inside-one-region',
-    model: () => local(1, (k, pid, p) => (writeAll(k, pid, p), madviseCollapse(k, pid, p + PAGE_SIZE, 2 * PAGE_SIZE))),
+    model: (boot) => local(boot, 1, (k, pid, p) => (writeAll(k, pid, p), madviseCollapse(k, pid, p + PAGE_SIZE, 2 * PAGE_SIZE))),
   },
   {
     name: 'range-crossing-boundary-no-whole-region',
-    model: () => local(2, (k, pid, p) => (writeAll(k, pid, p, 2), madviseCollapse(k, pid, p + H - 2 * PAGE_SIZE, 4 * PAGE_SIZE))),
+    model: (boot) => local(boot, 2, (k, pid, p) => (writeAll(k, pid, p, 2), madviseCollapse(k, pid, p + H - 2 * PAGE_SIZE, 4 * PAGE_SIZE))),
   },
-  { name: 'length-0', model: () => local(1, (k, pid, p) => (writeAll(k, pid, p), madviseCollapse(k, pid, p, 0))) },
-  ...(['one-vma', 'two-vmas'] as const).map((layout) => ({
+  { name: 'length-0', model: (boot) => local(boot, 1, (k, pid, p) => (writeAll(k, pid, p), madviseCollapse(k, pid, p, 0))) },
+  ...(['one-vma', 'two-vmas'] as const).map((layout): AgreementCase => ({
     name: `pinned-then-full-${layout}`,
-    model: () => local(2, (k, pid, p) => {
+    model: (boot) => local(boot, 2, (k, pid, p) => {
       writeAll(k, pid, p, 2);
       k.pin(pid, p, PAGE_SIZE); // the probe vmsplices this page into a pipe: refcount > mapcount
       if (layout === 'two-vmas') k.mprotect(pid, p + H, H, 'r');
       return madviseCollapse(k, pid, p, 2 * H);
     }),
   })),
-  { name: 'pm-r0-r1', model: () => remote([{ off: 0, len: H }, { off: H, len: H }]) },
-  { name: 'pm-r2-r3', model: () => remote([{ off: 2 * H, len: H }, { off: 3 * H, len: H }]) },
-  { name: 'pm-r3-r2-r4', model: () => remote([{ off: 3 * H, len: H }, { off: 2 * H, len: H }, { off: 4 * H, len: H }]) },
-  { name: 'pm-r4-r5-tail', model: () => remote([{ off: 4 * H, len: H }, { off: 5 * H, len: H + PAGE_SIZE }]) },
-  { name: 'pm-1024-same-region', model: () => remote(Array.from({ length: 1024 }, () => ({ off: 0, len: H }))) },
-  { name: 'pm-vlen-1025', model: () => remote(Array.from({ length: 1025 }, () => ({ off: 0, len: H }))) },
-  { name: 'pm-flags-1', model: () => remote([{ off: 0, len: H }], 'MADV_COLLAPSE', 1) },
-  { name: 'pm-remote-dontneed', model: () => remote([{ off: 0, len: H }], 'MADV_DONTNEED') },
+  { name: 'pm-r0-r1', model: (boot) => remote(boot, [{ off: 0, len: H }, { off: H, len: H }]) },
+  { name: 'pm-r2-r3', model: (boot) => remote(boot, [{ off: 2 * H, len: H }, { off: 3 * H, len: H }]) },
+  { name: 'pm-r3-r2-r4', model: (boot) => remote(boot, [{ off: 3 * H, len: H }, { off: 2 * H, len: H }, { off: 4 * H, len: H }]) },
+  { name: 'pm-r4-r5-tail', model: (boot) => remote(boot, [{ off: 4 * H, len: H }, { off: 5 * H, len: H + PAGE_SIZE }]) },
+  { name: 'pm-1024-same-region', model: (boot) => remote(boot, Array.from({ length: 1024 }, () => ({ off: 0, len: H }))) },
+  { name: 'pm-vlen-1025', model: (boot) => remote(boot, Array.from({ length: 1025 }, () => ({ off: 0, len: H }))) },
+  { name: 'pm-flags-1', model: (boot) => remote(boot, [{ off: 0, len: H }], 'MADV_COLLAPSE', 1) },
+  { name: 'pm-remote-dontneed', model: (boot) => remote(boot, [{ off: 0, len: H }], 'MADV_DONTNEED') },
   {
     name: 'pm-bad-pidfd',
-    model: () => local(1, (k, pid, p) => (writeAll(k, pid, p), outcome(() => k.processMadvise(pid, -1, [{ base: p, len: H }], 'MADV_COLLAPSE')))),
+    model: (boot) => local(boot, 1, (k, pid, p) => (writeAll(k, pid, p), outcome(() => k.processMadvise(pid, -1, [{ base: p, len: H }], 'MADV_COLLAPSE')))),
   },
   {
     name: 'pm-exited',
-    model: () => {
-      const k = new SimKernel();
+    model: (boot) => {
+      const k = boot();
       const pid = k.spawn({ comm: 'collapse-probe' });
       const p = mapAligned(k, pid, 1);
       const child = k.fork(pid);
@@ -312,18 +357,18 @@ const cases: AgreementCase[] = [
       return { ...outcome(() => k.processMadvise(pid, fd, [{ base: p, len: H }], 'MADV_COLLAPSE')), ...noRegions };
     },
   },
-  { name: 'pm-pidfd-self-thread', since: [6, 15], model: () => self(PIDFD_SELF_THREAD, H, 'MADV_COLLAPSE', HPAGE_PMD_NR, 1) },
-  { name: 'pm-pidfd-self-thread-group', since: [6, 15], model: () => self(PIDFD_SELF_THREAD_GROUP, H, 'MADV_COLLAPSE', HPAGE_PMD_NR, 1) },
+  { name: 'pm-pidfd-self-thread', since: [6, 15], model: (boot) => self(boot, PIDFD_SELF_THREAD, H, 'MADV_COLLAPSE', HPAGE_PMD_NR, 1) },
+  { name: 'pm-pidfd-self-thread-group', since: [6, 15], model: (boot) => self(boot, PIDFD_SELF_THREAD_GROUP, H, 'MADV_COLLAPSE', HPAGE_PMD_NR, 1) },
   {
     name: 'pm-self-invalid-advice-zero-length',
     since: [6, 15],
     onlyOn: [6, 18],
-    model: () => self(PIDFD_SELF_THREAD_GROUP, 0, INVALID_ADVICE, 0, 0),
+    model: (boot) => self(boot, PIDFD_SELF_THREAD_GROUP, 0, INVALID_ADVICE, 0, 0),
   },
-  { name: 'pm-self-invalid-advice', since: [6, 15], model: () => self(PIDFD_SELF_THREAD_GROUP, PAGE_SIZE, INVALID_ADVICE, 1, 0) },
+  { name: 'pm-self-invalid-advice', since: [6, 15], model: (boot) => self(boot, PIDFD_SELF_THREAD_GROUP, PAGE_SIZE, INVALID_ADVICE, 1, 0) },
   {
     name: 'pm-pidfd-open-self-dontneed',
-    model: () => local(1, (k, pid, p) => {
+    model: (boot) => local(boot, 1, (k, pid, p) => {
       writeAll(k, pid, p);
       const fd = k.pidfdOpen(pid, pid);
       return outcome(() => k.processMadvise(pid, fd, [{ base: p, len: PAGE_SIZE }], 'MADV_DONTNEED'));
@@ -331,8 +376,8 @@ const cases: AgreementCase[] = [
   },
   {
     name: 'pm-unmapped-base',
-    model: () => {
-      const k = new SimKernel();
+    model: (boot) => {
+      const k = boot();
       const caller = k.spawn({ comm: 'collapse-probe' });
       const target = k.spawn({ comm: 'target' });
       const p = mapAligned(k, target, 1);
@@ -341,12 +386,12 @@ const cases: AgreementCase[] = [
       return { ...outcome(() => k.processMadvise(caller, fd, [{ base: p, len: H }], 'MADV_COLLAPSE')), ...noRegions };
     },
   },
-  { name: 'pm-other-uid-eacces', model: () => unprivilegedCaller(0) },
-  { name: 'pm-same-uid-no-sys-nice-eperm', model: () => unprivilegedCaller(1000) },
+  { name: 'pm-other-uid-eacces', model: (boot) => unprivilegedCaller(boot, 0) },
+  { name: 'pm-same-uid-no-sys-nice-eperm', model: (boot) => unprivilegedCaller(boot, 1000) },
   {
     name: 'pm-root-caller-fewer-caps-eacces',
-    model: () => {
-      const k = new SimKernel();
+    model: (boot) => {
+      const k = boot();
       const target = k.spawn({ comm: 'target' }); // uid 0: every capability
       const p = mapAligned(k, target, 1);
       writeAll(k, target, p);
@@ -382,9 +427,9 @@ const show = (o: Partial<Observation> & { error?: string }) =>
     : `ret ${o.ret} errno ${o.errno ?? '-'} huge [${(o.huge ?? []).join(',')}] AnonHugePages ${o.anonHugeKb} kB`;
 
 /** Runs the model's side of a case; a throw is an observation too (printed, so it disagrees). */
-function runModel(c: AgreementCase): Observation | { error: string } {
+function runModel(c: AgreementCase, boot: Boot): Observation | { error: string } {
   try {
-    return c.model();
+    return c.model(boot);
   } catch (e) {
     return { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
   }
@@ -421,7 +466,14 @@ test('MADV_COLLAPSE and process_madvise: the simulated kernel agrees with the ru
     t.skip(`MADV_COLLAPSE is not supported by kernel ${header.release ?? release()} (EINVAL on a fully written region)`);
     return;
   }
-  t.diagnostic(`kernel ${header.release ?? '?'}, THP enabled=${header.thp_enabled ?? '?'}${header.changed_enabled ? ' (set to madvise for the run, restored)' : ''}`);
+  const zeroPage = header.read_fault_zero_page;
+  assert.equal(typeof zeroPage, 'boolean', 'the probe could not tell whether read faults map the zero page');
+  // A kernel whose read faults allocate (pvm_no_zero_page=1) is booted alike: see docs/linux-semantics.md.
+  const boot: Boot = () => new SimKernel({ noZeroPage: zeroPage === false });
+  t.diagnostic(
+    `kernel ${header.release ?? '?'}, THP enabled=${header.thp_enabled ?? '?'}${header.changed_enabled ? ' (set to madvise for the run, restored)' : ''}, ` +
+      `read faults map the zero page: ${zeroPage ? 'yes' : 'no'}`,
+  );
 
   const version = kernelVersion(release()) ?? [0, 0];
   const probeNames = new Set(lines.map((l) => l.name));
@@ -437,7 +489,7 @@ test('MADV_COLLAPSE and process_madvise: the simulated kernel agrees with the ru
         ? `pins down Linux ${c.onlyOn.join('.')} behaviour`
         : undefined;
     await t.test(c.name, { skip }, () => {
-      const model = runModel(c);
+      const model = runModel(c, boot);
       table.push(`${c.name.padEnd(40)} kernel: ${show(kernel).padEnd(66)} model: ${show(model)}`);
       assert.equal(kernel.error, undefined, `the probe could not run the case: ${kernel.error}`);
       assert.deepEqual(

@@ -77,11 +77,53 @@ test('one written page → 0', () => {
 });
 
 test('read faults only (zero page, no anon_vma) → EINVAL', () => {
+  // Where read faults map the zero page (the reference's 6.18 kernel, and the model's default).
   const { k, pid } = machine();
   const p = mapAligned(k, pid, 1);
   readPages(k, pid, p, HPAGE_PMD_NR);
   assertErrno(() => collapse(k, pid, p, H), 'EINVAL');
   assert.ok(!regionIsHuge(k, pid, p));
+});
+
+test('read faults only where they map no zero page (noZeroPage) → 0: each fault gave a page and the anon_vma', () => {
+  // Probed on 6.18.44-fc (a PVM guest booted with pvm_no_zero_page=1): read-faults-only → 0, a THP.
+  const k = new SimKernel({ nodes: [{ memoryMiB: 1024 }], seed: 1, noZeroPage: true });
+  const pid = k.spawn({ comm: 'collapse' });
+  const p = mapAligned(k, pid, 1);
+  readPages(k, pid, p, HPAGE_PMD_NR);
+  assert.equal(collapse(k, pid, p, H), 0);
+  assert.ok(regionIsHuge(k, pid, p));
+  assert.equal(anonHugeKb(k, pid, p), 2048);
+});
+
+test('the only written page zapped by a 4 KiB MADV_DONTNEED: the table stays → 0, a zero-filled THP', () => {
+  // Probed on 6.18.44-fc: dontneed-only-written-page; the same with two DONTNEEDs of every page.
+  const { k, pid } = machine();
+  const p = mapAligned(k, pid, 1);
+  writePages(k, pid, p, 1);
+  k.madvise(pid, p, PAGE_SIZE, 'MADV_DONTNEED');
+  assert.equal(collapse(k, pid, p, H), 0);
+  assert.ok(regionIsHuge(k, pid, p));
+  assert.ok(pageContents(k, pid, p, HPAGE_PMD_NR).every((c) => c === 0));
+});
+
+test('a table an unmapped neighbour VMA left behind: the anon_vma alone decides (with → 0, without → EINVAL)', () => {
+  // Probed on 6.18.44-fc: table-kept-with-anon-vma, table-kept-without-anon-vma.
+  for (const anonVma of [true, false]) {
+    const { k, pid } = machine();
+    const p = mapAligned(k, pid, 1);
+    if (anonVma) writePages(k, pid, p, 1);
+    k.mprotect(pid, p + PAGE_SIZE, H - PAGE_SIZE, 'r');
+    if (!anonVma) writePages(k, pid, p, 1);
+    k.munmap(pid, p, PAGE_SIZE);
+    k.mprotect(pid, p + PAGE_SIZE, H - PAGE_SIZE, 'rw');
+    k.mmap(pid, PAGE_SIZE, { addr: p });
+    const vma = smapsVma(k, pid, p);
+    assert.deepEqual([vma.start, vma.end], [p, p + H], 'one VMA over the region again');
+    if (anonVma) assert.equal(collapse(k, pid, p, H), 0);
+    else assertErrno(() => collapse(k, pid, p, H), 'EINVAL');
+    assert.equal(regionIsHuge(k, pid, p), anonVma);
+  }
 });
 
 test('one written page + 511 zero-page PTEs → 0', () => {

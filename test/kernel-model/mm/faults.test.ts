@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { SimKernel, SyscallError } from '../../../kernel-model/index.js';
 import { Vm, kernelOf, type VmstatName } from '../../../kernel-model/evaluation.js';
 import { checkKernelInvariants } from '../../support/kernel-invariants.js';
+import { pagemap } from '../collapse/collapse-helpers.js';
 
 const MiB = 1 << 20;
 const vm = (k: SimKernel, item: VmstatName): number => kernelOf(k).vmstat.global(Vm[item]);
@@ -120,6 +121,68 @@ describe('the huge zero page', () => {
     k.touch(pid, a, 4096);
     assert.equal(thpOf(k, pid), 1);
     assert.equal(vm(k, 'thp_zero_page_alloc'), 1, 'the huge zero page is allocated once');
+    checkKernelInvariants(kernelOf(k));
+  });
+});
+
+describe('a machine whose read faults map no zero page (noZeroPage, as pvm_no_zero_page=1) [6.18.44-fc]', () => {
+  function noZeroPage(enabled: string) {
+    const k = new SimKernel({ nodes: [{ memoryMiB: 256 }], seed: 7, noZeroPage: true });
+    kernelOf(k).tunables.thpEnabled = enabled as 'always';
+    return { k, pid: k.spawn({ comm: 'test' }) };
+  }
+
+  test('a 4 KiB read fault allocates a zero-filled page and gives the VMA its anon_vma', () => {
+    const { k, pid } = noZeroPage('madvise');
+    const a = k.mmap(pid, 2 * MiB);
+    k.touch(pid, a, 8 * 4096, { write: false });
+    const km = kernelOf(k);
+    const mm = km.task(pid)!.mm;
+    assert.equal(mm.rssPages, 8, 'each read fault is a resident page');
+    assert.notEqual(mm.findVma(a)!.anonVma, 0);
+    const [entry = 0n] = pagemap(k, pid, a, 1);
+    const pfn = Number(entry & ((1n << 55n) - 1n));
+    assert.ok(pfn !== 0 && pfn !== km.zeroPfn, 'a page of its own, not the zero page');
+    assert.equal(km.frames.content(pfn), 0, 'zero-filled');
+    checkKernelInvariants(km);
+  });
+
+  test('a read fault in a THP-eligible region allocates a THP, not the huge zero page', () => {
+    const { k, pid } = noZeroPage('always');
+    const a = k.mmap(pid, 2 * MiB);
+    k.touch(pid, a, 4096, { write: false });
+    assert.equal(vm(k, 'thp_zero_page_alloc'), 0);
+    assert.equal(vm(k, 'thp_fault_alloc'), 1);
+    assert.equal(thpOf(k, pid), 1);
+    checkKernelInvariants(kernelOf(k));
+  });
+});
+
+describe('page-table lifetime', () => {
+  const tableOf = (k: SimKernel, pid: number, a: number) => kernelOf(k).task(pid)!.mm.pmd.get(Math.floor(a / (2 * MiB)));
+
+  test('MADV_DONTNEED frees an emptied PTE table only when one call covers its 2 MiB (PT_RECLAIM) [6.18]', () => {
+    const { k, pid } = setup('madvise');
+    const a = k.mmap(pid, 4 * MiB);
+    k.touch(pid, a, 4096);
+    k.madvise(pid, a, 4096, 'MADV_DONTNEED');
+    assert.notEqual(tableOf(k, pid, a), undefined, 'emptied by a 4 KiB call: stays');
+    k.touch(pid, a + 2 * MiB, 4096);
+    k.madvise(pid, a, 4 * MiB, 'MADV_DONTNEED');
+    assert.equal(tableOf(k, pid, a), undefined, 'covered whole and empty: freed');
+    assert.equal(tableOf(k, pid, a + 2 * MiB), undefined);
+    checkKernelInvariants(kernelOf(k));
+  });
+
+  test('munmap frees a PTE table only when no VMA still overlaps its 2 MiB (free_pgtables) [6.18]', () => {
+    const { k, pid } = setup('madvise');
+    const a = k.mmap(pid, 2 * MiB);
+    k.touch(pid, a, 4096);
+    k.munmap(pid, a, 4096);
+    assert.notEqual(tableOf(k, pid, a), undefined, 'the rest of the VMA keeps the (empty) table');
+    assert.match(k.readFile(`/proc/${pid}/status`), /VmPTE:\s+4 kB/);
+    k.munmap(pid, a + 4096, 2 * MiB - 4096);
+    assert.equal(tableOf(k, pid, a), undefined);
     checkKernelInvariants(kernelOf(k));
   });
 });

@@ -6,7 +6,9 @@
  * sections 4 and 5) and of the selftests tools/testing/selftests/mm/khugepaged.c and process_madv.c.
  * Usage: collapse-probe [SUBSTRING] (only the cases whose name contains it).
  *
- * Output: a first line {"probe":"collapse","release":...,"thp_enabled":...,"changed_enabled":...},
+ * Output: a first line {"probe":"collapse","release":...,"thp_enabled":...,"changed_enabled":...,
+ * "read_fault_zero_page":...} (the last: whether a read fault of private anonymous memory maps the zero
+ * page here — kpageflags KPF_ZERO_PAGE — which decides whether read faults alone give a VMA an anon_vma),
  * then per case {"name":...,"ret":N,"errno":"EINVAL"|null,"huge":[0|1,...],"anonHugeKb":N} where ret is
  * the syscall's return value (-1 on failure, with errno); huge[i] says whether region i (2 MiB) is backed
  * by one huge page after the call (pagemap PFNs contiguous from a 512-aligned head that kpageflags marks
@@ -51,6 +53,9 @@
 #endif
 #ifndef PR_SET_THP_DISABLE
 #define PR_SET_THP_DISABLE 41
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
 #define PAGE 4096UL
@@ -221,6 +226,35 @@ static int region_huge(pid_t pid, char *addr)
 		flags = 0;
 	close(fd);
 	return ((flags >> 22) & 1) && ((flags >> 15) & 1);
+}
+
+/*
+ * Whether a read fault of private anonymous memory maps the zero page (kpageflags KPF_ZERO_PAGE, bit
+ * 24): 1, 0, or -1 when it cannot tell. Some kernels never do (a PVM guest booted with
+ * pvm_no_zero_page=1 allocates a zeroed page, as s390 KVM guests do through mm_forbids_zeropage).
+ */
+static int read_fault_zero_page(void)
+{
+	const uint64_t pfn_mask = (1ULL << 55) - 1;
+	uint64_t ent = 0, flags = 0;
+	int fd, ok;
+	char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	(void)*(volatile uint32_t *)p;
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	ok = fd >= 0 && pread(fd, &ent, 8, (off_t)((uintptr_t)p / PAGE * 8)) == 8;
+	if (fd >= 0)
+		close(fd);
+	munmap(p, PAGE);
+	if (!ok || !(ent >> 63) || (ent & pfn_mask) == 0)
+		return -1;
+	fd = open("/proc/kpageflags", O_RDONLY);
+	ok = fd >= 0 && pread(fd, &flags, 8, (off_t)((ent & pfn_mask) * 8)) == 8;
+	if (fd >= 0)
+		close(fd);
+	return ok ? (int)((flags >> 24) & 1) : -1;
 }
 
 /* AnonHugePages (PMD-mapped THPs) summed over pid's VMAs that overlap [lo, hi), from /proc/PID/smaps. */
@@ -395,6 +429,70 @@ static void dontneed_whole(struct result *r)
 	check_regions(r, getpid(), p, 1);
 }
 
+/*
+ * A DONTNEED of the only written page: the table stays (CONFIG_PT_RECLAIM frees only a table one call
+ * zapped whole), the VMA has its anon_vma, so the collapse makes a zero-filled THP.
+ */
+static void dontneed_only_written_page(struct result *r)
+{
+	char *p = map_regions(1);
+
+	write_pages(p, 0, 1);
+	madvise(p, PAGE, MADV_DONTNEED);
+	collapse(r, p, HPAGE);
+	check_regions(r, getpid(), p, 1);
+}
+
+/* Every page zapped, but by two DONTNEED calls neither of which covers the 2 MiB: the table stays. */
+static void dontneed_region_in_two_calls(struct result *r)
+{
+	char *p = map_regions(1);
+
+	write_pages(p, 0, NR_PTES);
+	madvise(p, HPAGE - PAGE, MADV_DONTNEED);
+	madvise(p + HPAGE - PAGE, PAGE, MADV_DONTNEED);
+	collapse(r, p, HPAGE);
+	check_regions(r, getpid(), p, 1);
+}
+
+/*
+ * A region whose PTE table outlives its only page, with or without an anon_vma: its first page becomes a
+ * VMA of its own (the rest made read-only) and is written, then unmapped — the rest of the region still
+ * covers the PMD, so free_pgtables keeps the table — and mapped again, merging with the rest once that is
+ * read-write again. Written before the split, both halves share the anon_vma; written after, only the
+ * unmapped half had one, and the region's VMA has none.
+ */
+static void table_kept_by_neighbour(struct result *r, int anon_vma)
+{
+	char *p = map_regions(1);
+
+	if (anon_vma)
+		write_pages(p, 0, 1);
+	mprotect(p + PAGE, HPAGE - PAGE, PROT_READ);
+	if (!anon_vma)
+		write_pages(p, 0, 1);
+	munmap(p, PAGE);
+	mprotect(p + PAGE, HPAGE - PAGE, PROT_READ | PROT_WRITE);
+	if (mmap(p, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != p)
+		_exit(119);
+	collapse(r, p, HPAGE);
+	check_regions(r, getpid(), p, 1);
+}
+
+static void table_kept_with_anon_vma(struct result *r)
+{
+	table_kept_by_neighbour(r, 1);
+}
+
+static void table_kept_without_anon_vma(struct result *r)
+{
+	table_kept_by_neighbour(r, 0);
+}
+
+/*
+ * All 512 pages read-faulted: where a read fault maps the zero page, the VMA gets no anon_vma and the
+ * collapse is EINVAL; where it allocates a zeroed page (read_fault_zero_page 0), it is a full region.
+ */
 static void read_faults_only(struct result *r)
 {
 	char *p = map_regions(1);
@@ -926,6 +1024,10 @@ static const struct probe_case cases[] = {
 	{ "one-written-511-zero-page", one_written_511_zero_page },
 	{ "never-touched", never_touched },
 	{ "dontneed-whole-region", dontneed_whole },
+	{ "dontneed-only-written-page", dontneed_only_written_page },
+	{ "dontneed-region-in-two-calls", dontneed_region_in_two_calls },
+	{ "table-kept-with-anon-vma", table_kept_with_anon_vma },
+	{ "table-kept-without-anon-vma", table_kept_without_anon_vma },
 	{ "read-faults-only", read_faults_only },
 	{ "vm-nohugepage", nohugepage },
 	{ "prot-read-after-write", prot_read_after_write },
@@ -1006,7 +1108,7 @@ int main(int argc, char **argv)
 	struct utsname u;
 	size_t i;
 	ssize_t n;
-	int fd;
+	int fd, zero;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	uname(&u);
@@ -1033,8 +1135,10 @@ int main(int argc, char **argv)
 		close(fd);
 		enabled_changed = 1;
 	}
-	printf("{\"probe\":\"collapse\",\"release\":\"%s\",\"thp_enabled\":\"%s\",\"changed_enabled\":%s}\n",
-	       u.release, saved_enabled, enabled_changed ? "true" : "false");
+	zero = read_fault_zero_page();
+	printf("{\"probe\":\"collapse\",\"release\":\"%s\",\"thp_enabled\":\"%s\",\"changed_enabled\":%s,"
+	       "\"read_fault_zero_page\":%s}\n",
+	       u.release, saved_enabled, enabled_changed ? "true" : "false", zero < 0 ? "null" : zero ? "true" : "false");
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (argc < 2 || strstr(cases[i].name, argv[1]))
 			run_case(&cases[i]);
