@@ -104,7 +104,7 @@ const Retry = z
 const Pacing = z
   .strictObject({
     interval: Duration.prefault('1s').describe('Time between two decide cycles at the start.'),
-    minInterval: Duration.prefault('250ms').describe('The shortest interval backoff may reach.'),
+    minInterval: Duration.prefault('500ms').describe('The shortest interval backoff may reach.'),
     maxInterval: Duration.prefault('30s').describe('The longest interval backoff may reach.'),
     slowCollapse: Duration.prefault('50ms').describe('A collapse slower than this doubles the interval; one faster than half of it halves the interval.'),
     retry: Retry.prefault({}),

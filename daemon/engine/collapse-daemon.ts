@@ -319,11 +319,21 @@ export class CollapseDaemon implements ManagedService {
     }
   }
 
+  /**
+   * What the daemon holds, in entries: processes watched, hot-map slots, ranked candidates, failure
+   * memory, open pidfds. Logged with each summary, so that a long run shows its state staying bounded.
+   */
+  get stateSizes(): { processes: number; slots: number; ranked: number; failures: number; pidfds: number } {
+    let slots = 0;
+    for (const p of this.table.all()) slots += p.hot.size;
+    return { processes: this.table.size, slots, ranked: this.planner.candidates, failures: this.failures.size, pidfds: this.pidfds.size };
+  }
+
   /** Logs what was done since the last summary. */
   private summary(): void {
     const s = this.sinceSummary;
     this.sinceSummary = emptyTotals();
-    this.log.info('summary', { t: this.clock.now(), ...s, observeCpuMs: round(s.observeCpuMs), actCpuMs: round(s.actCpuMs), decideWallMs: round(s.decideWallMs), processes: this.table.size });
+    this.log.info('summary', { t: this.clock.now(), ...s, observeCpuMs: round(s.observeCpuMs), actCpuMs: round(s.actCpuMs), decideWallMs: round(s.decideWallMs), state: this.stateSizes });
   }
 }
 

@@ -48,7 +48,7 @@ export const SAMPLING_REGROW_FACTOR = 4;
 export const MIN_SAMPLED_BYTES = 32 * 1024 * 1024;
 
 /** smaps_rollup of a process is read again at most this often (ms). */
-export const ROLLUP_REFRESH_MS = 60_000;
+export const ROLLUP_REFRESH_MS = 120_000;
 
 const KiB = 1024;
 
