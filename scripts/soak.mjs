@@ -6,7 +6,6 @@ import { performance } from 'node:perf_hooks';
 import { loadScenario } from '../dist/sim/scenario/load.js';
 import { packageFile } from '../dist/sim/package-files.js';
 import { runWithDaemon } from '../dist/sim/daemon/daemon-run.js';
-import { CollapseDaemon } from '../dist/daemon/engine/collapse-daemon.js';
 
 if (typeof globalThis.gc !== 'function') {
   console.error('run with node --expose-gc, so that the heap is measured after a full collection');
@@ -22,14 +21,8 @@ let nextHour = 0;
 const MiB = 1024 * 1024;
 console.log(`soak: ${scenario.name}, ${hours} h simulated, policy ${policyFile}`);
 console.log('hour  heap MiB  rss MiB  wall s  daemon state (entries)');
-// The daemon of the run, to print what it holds (the class is a singleton per container; one run here).
 let daemon;
-const start = CollapseDaemon.prototype.onStart;
-CollapseDaemon.prototype.onStart = function () {
-  daemon = this;
-  return start.call(this);
-};
-const result = await runWithDaemon(scenario, { durationMs: hours * HOUR, daemon: { logLevel: 'error', policyFile } }, (elapsed) => {
+const result = await runWithDaemon(scenario, { durationMs: hours * HOUR, daemon: { logLevel: 'error', policyFile }, started: (d) => (daemon = d) }, (elapsed) => {
   if (elapsed < nextHour) return;
   globalThis.gc();
   const m = process.memoryUsage();

@@ -36,6 +36,8 @@ export interface DaemonRunOptions extends RunOptions {
   readonly baseline?: boolean;
   /** Asked between steps: true ends the run early (a signal arrived), with the figures so far. */
   readonly interrupted?: () => boolean;
+  /** Given the running daemon once it started (to watch what it holds in a long run). */
+  readonly started?: (daemon: CollapseDaemon) => void;
 }
 
 export interface DaemonRunResult extends SimulationResult {
@@ -85,6 +87,7 @@ export async function runWithDaemon(scenario: Scenario, opts: DaemonRunOptions =
   let finished = false;
   const done = daemon.done$.subscribe({ complete: () => (finished = true) });
   await app.start();
+  opts.started?.(daemon);
   let stoppedEarly = false;
   while (!run.done) {
     port.scheduler.runUntil(Math.min(run.durationMs, run.elapsedMs + scenario.sampleEveryMs));
