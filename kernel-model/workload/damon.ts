@@ -129,6 +129,8 @@ export interface AccessOracle {
   probabilityAccessed(addr: number, windowMs: number): number;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** DAMON monitoring one target (one process's address ranges). */
 export class DamonMonitor {
   private readonly attrs: DamonAttrs;
@@ -170,6 +172,14 @@ export class DamonMonitor {
     return this.ranges.map((r) => ({ ...r }));
   }
 
+  /**
+   * Whether the next aggregation starts with a regions update (and so applies the targets set before
+   * it): a caller need only read the VMAs then.
+   */
+  get updateDue(): boolean {
+    return this.aggregationsDone > 0 && this.aggregationsDone * this.attrs.aggrIntervalMs >= this.nextUpdateMs;
+  }
+
   /** New target ranges (the process's VMAs), applied at the next regions update, as DAMON reads them. */
   setTargets(targets: readonly AddressRange[]): void {
     this.pendingRanges = normalizeRanges(targets);
@@ -196,7 +206,11 @@ export class DamonMonitor {
 
   /** DAMON's end of the previous interval: reset the counts, split, and apply a due regions update. */
   private startNextInterval(rng: RandomSource): void {
-    this.list = this.list.map((r) => ({ ...r, lastNrAccesses: r.nrAccesses, nrAccesses: 0 }));
+    // The list's regions are this monitor's own (regions() hands out copies): updated in place.
+    for (const r of this.list as Mutable<DamonRegion>[]) {
+      r.lastNrAccesses = r.nrAccesses;
+      r.nrAccesses = 0;
+    }
     this.split(rng);
     if (this.aggregationsDone * this.attrs.aggrIntervalMs < this.nextUpdateMs) return;
     this.nextUpdateMs += this.attrs.updateIntervalMs;
@@ -222,7 +236,7 @@ export class DamonMonitor {
     const samples = this.samplesPerAggregation;
     const probes = Math.min(this.attrs.probesPerRegion, samples);
     let max = 0;
-    this.list = this.list.map((r) => {
+    for (const r of this.list as Mutable<DamonRegion>[]) {
       let nrAccesses = 0;
       for (let g = 0; g < probes; g++) {
         const groupSamples = Math.floor((samples * (g + 1)) / probes) - Math.floor((samples * g) / probes);
@@ -231,8 +245,8 @@ export class DamonMonitor {
         nrAccesses += drawBinomial(groupSamples, p, rng);
       }
       max = Math.max(max, nrAccesses);
-      return { ...r, nrAccesses };
-    });
+      r.nrAccesses = nrAccesses;
+    }
     this.checks += samples * this.list.length;
     return max;
   }

@@ -81,7 +81,8 @@ export class Kdamonds {
       this.byPid.delete(pid);
       return null;
     }
-    m.monitor.setTargets(this.ranges(task));
+    // The VMAs are read when the regions update uses them (the last ranges set before it win anyway).
+    if (m.monitor.updateDue) m.monitor.setTargets(this.ranges(task));
     m.monitor.aggregate(this.k.prng, this.oracle(task));
     const checks = m.monitor.checksPerformed - m.chargedChecks;
     m.chargedChecks = m.monitor.checksPerformed;
