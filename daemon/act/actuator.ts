@@ -71,30 +71,33 @@ export class Actuator {
 
   private actOnProcess(group: readonly PlannedCollapse[], cycle: number): Observable<RegionOutcome> {
     const pid = group[0].target.pid;
-    const ready: PlannedCollapse[] = [];
+    // What may be collapsed: the regions without a migration, and those whose migration succeeded.
+    const ready = new Set(group.filter((p) => p.migrateTo === undefined));
     const migrations = group
       .filter((p) => p.migrateTo !== undefined)
       .map((p) =>
         this.migrate(p, cycle).pipe(
           map((o) => {
-            if (o.outcome === 'ok' && p.collapse) ready.push(p);
+            if (o.outcome === 'ok' && p.collapse) ready.add(p);
             return o;
           }),
         ),
       );
-    for (const p of group) if (p.migrateTo === undefined) ready.push(p);
     return concat(
       ...migrations,
       defer(() => {
+        // The planner's order (best first), migrated regions in their place, so that a short count
+        // leaves the weakest undone.
+        const toCollapse = group.filter((p) => ready.has(p));
+        if (toCollapse.length === 0) return EMPTY;
         let fd: number;
         try {
           fd = this.pidfds.get(pid);
         } catch (e) {
           if (!(e instanceof KernelPortError)) throw e;
-          return from(ready.map((plan) => this.failed(cycle, [plan], 'collapse', e.errno, 0)));
+          return from(toCollapse.map((plan) => this.failed(cycle, [plan], 'collapse', e.errno, 0)));
         }
-        // Keep the planner's order (best first) so that a short count leaves the weakest undone.
-        return this.collapse(fd, ready, cycle);
+        return this.collapse(fd, toCollapse, cycle);
       }),
     );
   }
@@ -131,15 +134,22 @@ export class Actuator {
   private migrate(plan: PlannedCollapse, cycle: number): Observable<RegionOutcome> {
     const node = plan.migrateTo!;
     const pages = Array.from({ length: PAGES_PER_REGION }, (_, i) => plan.target.region + i * PAGE_BYTES);
-    const start = this.clock.now();
-    return defer(() => this.port.movePages(plan.target.pid, pages, pages.map(() => node))).pipe(
+    // Timed from the call, not from when the plan was laid out: migrations of a process run one after another.
+    let start = 0;
+    return defer(() => {
+      start = this.clock.now();
+      return this.port.movePages(plan.target.pid, pages, pages.map(() => node));
+    }).pipe(
       map((status): RegionOutcome => {
         const latencyMs = this.clock.now() - start;
         const present = status.filter((s) => s >= 0).length;
         const there = status.filter((s) => s === node).length;
         // The collapse takes its huge page where most present pages are: unless that is now `node`,
-        // collapsing would make exactly the remote huge page the rule forbids.
-        if (2 * there <= present) return this.failed(cycle, [plan], 'migrate', 'EBUSY', latencyMs);
+        // collapsing would make exactly the remote huge page the rule forbids. The pages that stayed
+        // were busy, pinned or found no room: the region is tried again later — EAGAIN, the region's
+        // errno for the failure memory (EBUSY there means a cgroup that could not be charged, and would
+        // hold back every process of the cgroup).
+        if (2 * there <= present) return this.failed(cycle, [plan], 'migrate', 'EAGAIN', latencyMs);
         this.record(cycle, [plan], 'migrate', 'ok', undefined, latencyMs, there * PAGE_BYTES);
         return { plan, action: 'migrate', outcome: 'ok', latencyMs, callRegions: 1 };
       }),

@@ -85,6 +85,13 @@ export class SharedBudget {
     (this.reserves.get(cls) ?? this.unreserved).charge(now, n);
   }
 
+  /** Available to all classes together at `now`: every reserve plus the unreserved part. */
+  total(now: number): number {
+    let sum = this.unreserved.available(now);
+    for (const reserve of this.reserves.values()) sum += reserve.available(now);
+    return sum;
+  }
+
   /** Available to class `cls` at `now`: its reserve plus the unreserved part. */
   available(now: number, cls: string): number {
     return (this.reserves.get(cls)?.available(now) ?? 0) + this.unreserved.available(now);

@@ -304,7 +304,8 @@ export class Planner {
   private countNotReached(reason: string, from: number): void {
     const { log } = this.deps;
     if (log.debugEnabled) {
-      for (let i = from; i < this.ranking.length; i++) {
+      // The settled prefix (mapped huge) is no candidate any more: counted at no level.
+      for (let i = Math.max(from, this.settled); i < this.ranking.length; i++) {
         const c = this.ranking[i].c;
         log.skipped(reason, c.process.cls.name, { pid: c.process.pid, region: `0x${c.region.toString(16)}` });
       }

@@ -76,8 +76,8 @@ export class PolicyBudgets {
     const b = this.policy.budgets;
     const ratio = (x: number, of: number): number => (of > 0 ? x / of : 0);
     return {
-      collapses: ratio(this.collapses.available(now, ''), b.collapsesPerSec),
-      collapseMs: ratio(this.collapseMs.available(now, ''), b.cpuMsPerSec),
+      collapses: ratio(this.collapses.total(now), b.collapsesPerSec),
+      collapseMs: ratio(this.collapseMs.total(now), b.cpuMsPerSec),
       observe: ratio(this.observe.available(now), b.observeCpuMsPerSec),
     };
   }

@@ -230,8 +230,11 @@ export class CollapseDaemon implements ManagedService {
     else planned = this.planner.plan(now, maxInspections, (pid) => this.table.get(pid));
     const cpuDecided = this.port.selfCpuMs();
     const inspectMs = cpuDecided - cpuObserved;
+    const inspected = this.killSwitch.active ? 0 : this.planner.inspected;
     this.budgets.chargeObserveMs(now, inspectMs);
-    if (planned.length > 0 || inspectMs > 0) this.msPerInspection = Math.max(INSPECTION_MS_PRIOR / 10, (0.8 * this.msPerInspection) + (0.2 * inspectMs) / Math.max(1, Math.min(maxInspections, candidates)));
+    // The cost of one inspection, from the regions this walk actually read (it often stops early, on
+    // the collapse budget, long before maxInspections or the end of the ranking).
+    if (inspected > 0) this.msPerInspection = Math.max(INSPECTION_MS_PRIOR / 10, (0.8 * this.msPerInspection) + (0.2 * inspectMs) / inspected);
     const decideWallMs = elapsed();
     this.recordObservation(this.planner.processViews, cpuDecided - cpu0, decideWallMs);
 
@@ -249,7 +252,7 @@ export class CollapseDaemon implements ManagedService {
           t.actCpuMs += actCpuMs;
         }
         this.decisions.cycle(cycle, {
-          processes: this.table.size, sampled: live.length, candidates, inspected: this.killSwitch.active ? 0 : this.planner.inspected, planned: planned.length,
+          processes: this.table.size, sampled: live.length, candidates, inspected, planned: planned.length,
           collapsed: outcomes.filter((o) => o.action === 'collapse' && o.outcome === 'ok').length,
           failed: outcomes.filter((o) => o.outcome === 'failed').length,
           observeCpuMs: round(cpuDecided - cpu0), actCpuMs: round(actCpuMs), decideWallMs: round(decideWallMs), nextIntervalMs: this.pacer.intervalMs,

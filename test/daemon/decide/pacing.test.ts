@@ -2,6 +2,7 @@
 // the policy's pacing and budgets configure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { parsePolicy } from '../../../daemon/config/policy.js';
 import { Pacer } from '../../../daemon/decide/pacing.js';
 import { FailureMemory, type CollapseTarget } from '../../../daemon/decide/failure-memory.js';
@@ -98,4 +99,53 @@ test('a class with a budget share draws on its reserve first, then on the unrese
   for (let i = 0; i < 4; i++) assert.ok(s.take(0, 'db', 1));
   assert.equal(s.take(0, 'db', 1), false);
   assert.ok(s.take(1000, 'db', 10), 'after a second, db has its reserve and the unreserved part');
+});
+
+test('idle backoff: each idle cycle doubles the interval up to maxInterval, the first busy one resets it', () => {
+  const p = new Pacer(policy.pacing);
+  for (const expected of [2000, 4000, 8000, 8000, 8000]) {
+    p.recordIdle();
+    assert.equal(p.intervalMs, expected);
+  }
+  p.recordBusy();
+  assert.equal(p.intervalMs, 1000);
+  p.recordIdle();
+  assert.equal(p.intervalMs, 2000, 'a busy cycle starts the doubling afresh');
+});
+
+test('idle backoff composes with latency backoff: the idle factor multiplies the latency-paced interval', () => {
+  const p = new Pacer(policy.pacing);
+  p.recordLatency(19); // fast: 500 ms
+  p.recordIdle();
+  p.recordIdle();
+  assert.equal(p.intervalMs, 2000, '500 ms × 4');
+  p.recordLatency(41); // slow: 1000 ms, still × 4
+  assert.equal(p.intervalMs, 4000);
+  p.recordLatency(41); // 2000 ms × 4 = 8000, the maximum
+  p.recordIdle();
+  assert.equal(p.intervalMs, 8000, 'never beyond maxInterval');
+  p.recordBusy();
+  assert.equal(p.intervalMs, 2000, 'busy: the latency-paced interval alone');
+  p.reconfigure({ ...policy.pacing, maxInterval: 1500 });
+  p.recordIdle();
+  assert.equal(p.intervalMs, 1500, 'a reload clamps both');
+});
+
+test('property: whatever the sequence of cycles, the interval stays within [minInterval, maxInterval], and k idle cycles from busy multiply it by 2^k up to the maximum', () => {
+  const op = fc.oneof(fc.constant('idle'), fc.constant('busy'), fc.integer({ min: 0, max: 100 }));
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 0, max: 8 }), (ops, k) => {
+      const p = new Pacer(policy.pacing);
+      for (const o of ops) {
+        if (o === 'idle') p.recordIdle();
+        else if (o === 'busy') p.recordBusy();
+        else p.recordLatency(o);
+        if (p.intervalMs < policy.pacing.minInterval || p.intervalMs > policy.pacing.maxInterval) return false;
+      }
+      p.recordBusy();
+      const base = p.intervalMs;
+      for (let i = 0; i < k; i++) p.recordIdle();
+      return p.intervalMs === Math.min(policy.pacing.maxInterval, base * 2 ** k);
+    }),
+  );
 });
