@@ -34,6 +34,8 @@ export interface RegionOutcome {
   readonly latencyMs: number;
   /** Regions in that call. */
   readonly callRegions: number;
+  /** The first outcome of its call (a call's latency is counted once, with it). */
+  readonly firstOfCall: boolean;
 }
 
 export interface ActOptions {
@@ -65,7 +67,7 @@ export class Actuator {
   private dryRun(group: readonly PlannedCollapse[], cycle: number): Observable<RegionOutcome> {
     return defer(() => {
       for (const p of group) this.record(cycle, [p], 'dry-run', 'ok', undefined, 0, 0);
-      return from(group.map((plan): RegionOutcome => ({ plan, action: 'dry-run', outcome: 'ok', latencyMs: 0, callRegions: 1 })));
+      return from(group.map((plan): RegionOutcome => ({ plan, action: 'dry-run', outcome: 'ok', latencyMs: 0, callRegions: 1, firstOfCall: true })));
     });
   }
 
@@ -117,14 +119,14 @@ export class Actuator {
         if (done === 0) return concat(of(this.failed(cycle, [inBatch[0]], 'collapse', 'EAGAIN', res.latencyMs)), this.collapse(fd, [...inBatch.slice(1), ...rest], cycle));
         const ok = inBatch.slice(0, done);
         if (ok.length > 0) this.record(cycle, ok, 'collapse', 'ok', undefined, res.latencyMs, res.bytes);
-        const outcomes = ok.map((plan): RegionOutcome => ({ plan, action: 'collapse', outcome: 'ok', latencyMs: res.latencyMs, callRegions: ok.length }));
+        const outcomes = ok.map((plan, i): RegionOutcome => ({ plan, action: 'collapse', outcome: 'ok', latencyMs: res.latencyMs, callRegions: ok.length, firstOfCall: i === 0 }));
         return concat(from(outcomes), this.collapse(fd, [...inBatch.slice(done), ...rest], cycle));
       }),
       catchError((e: unknown) => {
         if (!(e instanceof KernelPortError)) throw e;
         const latencyMs = this.clock.now() - start;
         // The process is gone: every remaining region fails the same way, in one record.
-        if (e.errno === 'ESRCH') return from([...inBatch, ...rest].map((plan, i, all) => (i === 0 ? this.failed(cycle, all, 'collapse', e.errno, latencyMs) : { plan, action: 'collapse' as const, outcome: 'failed' as const, errno: e.errno, latencyMs, callRegions: all.length })));
+        if (e.errno === 'ESRCH') return from([...inBatch, ...rest].map((plan, i, all) => (i === 0 ? this.failed(cycle, all, 'collapse', e.errno, latencyMs) : { plan, action: 'collapse' as const, outcome: 'failed' as const, errno: e.errno, latencyMs, callRegions: all.length, firstOfCall: false })));
         return concat(of(this.failed(cycle, [inBatch[0]], 'collapse', e.errno, latencyMs)), this.collapse(fd, [...inBatch.slice(1), ...rest], cycle));
       }),
     );
@@ -151,7 +153,7 @@ export class Actuator {
         // hold back every process of the cgroup).
         if (2 * there <= present) return this.failed(cycle, [plan], 'migrate', 'EAGAIN', latencyMs);
         this.record(cycle, [plan], 'migrate', 'ok', undefined, latencyMs, there * PAGE_BYTES);
-        return { plan, action: 'migrate', outcome: 'ok', latencyMs, callRegions: 1 };
+        return { plan, action: 'migrate', outcome: 'ok', latencyMs, callRegions: 1, firstOfCall: true };
       }),
       catchError((e: unknown) => {
         if (!(e instanceof KernelPortError)) throw e;
@@ -162,7 +164,7 @@ export class Actuator {
 
   private failed(cycle: number, plans: readonly PlannedCollapse[], action: 'collapse' | 'migrate', errno: string, latencyMs: number): RegionOutcome {
     this.record(cycle, plans, action, 'failed', errno, latencyMs, 0);
-    return { plan: plans[0], action, outcome: 'failed', errno, latencyMs, callRegions: plans.length };
+    return { plan: plans[0], action, outcome: 'failed', errno, latencyMs, callRegions: plans.length, firstOfCall: true };
   }
 
   /** One decision record (and the metrics) for a call over `plans`. */

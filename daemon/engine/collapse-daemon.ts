@@ -276,7 +276,8 @@ export class CollapseDaemon implements ManagedService {
     if (o.outcome === 'ok') {
       if (o.action === 'collapse') {
         this.table.get(pid)?.hot.markHuge(o.plan.target.region, true);
-        this.pacer.recordLatency(o.latencyMs / o.callRegions);
+        // Once per call, with its mean per-region latency: a slow call of many regions is one slow sign.
+        if (o.firstOfCall) this.pacer.recordLatency(o.latencyMs / o.callRegions);
       }
       for (const t of totals) {
         if (o.action === 'collapse') {
