@@ -16,7 +16,7 @@
  * at the next cycle, whole: classes are matched again and every budget and guard is rebuilt.
  */
 import { inject, injectable } from 'inversify';
-import { defer, finalize, map, Observable, repeat, skip, Subject, switchMap, takeUntil, tap, timer, toArray, merge, type Subscription } from 'rxjs';
+import { catchError, defer, finalize, of, map, Observable, repeat, skip, Subject, switchMap, takeUntil, tap, timer, toArray, merge, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import { Actuator, type RegionOutcome } from '../act/actuator.js';
 import { PidfdCache } from '../act/pidfd-cache.js';
@@ -134,7 +134,16 @@ export class CollapseDaemon implements ManagedService {
   }
 
   onStart(): void {
-    const cycles$ = defer(() => this.cycle()).pipe(repeat(this.options.once ? { count: 1 } : { delay: () => timer(this.pacer.intervalMs, this.clock.scheduler) }));
+    const cycles$ = defer(() => this.cycle()).pipe(
+      // A cycle that fails (a kernel port that throws what it should not, a bug) is logged and the
+      // loop goes on: the daemon outlives any one cycle. Its state is what the cycle left.
+      catchError((error: unknown) => {
+        this.log.error('cycle failed; the next one goes ahead', { cycle: this.cycleNo, error: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined });
+        this.pacer.recordIdle();
+        return of(undefined);
+      }),
+      repeat(this.options.once ? { count: 1 } : { delay: () => timer(this.pacer.intervalMs, this.clock.scheduler) }),
+    );
     const policy$ = this.store.changes$.pipe(skip(1), tap((p) => this.reconfigure(p)));
     const schedules$ = this.store.changes$.pipe(
       switchMap((p) =>

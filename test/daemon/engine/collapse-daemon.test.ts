@@ -275,6 +275,24 @@ test('marble: a migration that leaves the pages where they were holds back that 
   assert.deepEqual(loop.cycleRecords().map((r) => Object.keys(r.skipped as object).filter((reason) => reason !== 'budget')), [[], [], []], 'nothing held back as cgroup-full');
 });
 
+test('marble: a cycle that throws (a port failing in a way it should not) is logged, and the loop goes on', () => {
+  const scheduler = newScheduler();
+  let reads = 0;
+  const loop = withLoop(scheduler, { processes: 0 }, (loop, { expectObservable }) => {
+    loop.port.beforeRead = (path) => {
+      if (path === '/proc/buddyinfo' && reads++ === 0) throw new TypeError('the port broke');
+    };
+    // The failed cycle counts as idle (2 s), then the loop goes on backing off while idle.
+    expectObservable(loop.port.cycles$).toBe('c 1999ms c 3999ms c');
+    scheduler.schedule(() => loop.start());
+    scheduler.schedule(() => loop.stop(), 7000);
+  });
+  const failed = loop.entries.filter((e) => e.message === 'cycle failed; the next one goes ahead');
+  assert.equal(failed.length, 1);
+  assert.equal(failed[0].error, 'the port broke');
+  assert.equal(loop.cycleRecords().length, 2);
+});
+
 test('the observation budget bounds the inspections of a cycle at their measured cost, also when the collapse budget ends the walks early', () => {
   const scheduler = newScheduler();
   // Every inspection costs 1 ms of the daemon's CPU, 10 ms a second are allowed. For ten seconds each
