@@ -230,6 +230,7 @@ export class CollapseDaemon implements ManagedService {
     }
     const cpuObserved = this.port.selfCpuMs();
     this.budgets.chargeObserveMs(now, cpuObserved - cpu0);
+    const observeWallMs = elapsed();
 
     // Decide.
     let planned: PlannedCollapse[] = [];
@@ -245,7 +246,7 @@ export class CollapseDaemon implements ManagedService {
     // the collapse budget, long before maxInspections or the end of the ranking).
     if (inspected > 0) this.msPerInspection = Math.max(INSPECTION_MS_PRIOR / 10, (0.8 * this.msPerInspection) + (0.2 * inspectMs) / inspected);
     const decideWallMs = elapsed();
-    this.recordObservation(this.planner.processViews, cpuDecided - cpu0, decideWallMs);
+    this.recordObservation(this.planner.processViews, cpuDecided - cpu0, observeWallMs, decideWallMs);
 
     if (planned.length > 0) this.pacer.recordBusy();
     else if (!this.killSwitch.active) this.pacer.recordIdle();
@@ -306,7 +307,8 @@ export class CollapseDaemon implements ManagedService {
     }
   }
 
-  private recordObservation(views: readonly ProcessView[], cpuMs: number, wallMs: number): void {
+  /** Per-cycle figures and metrics; `wallMs` is observing and deciding together, `observeWallMs` the first part. */
+  private recordObservation(views: readonly ProcessView[], cpuMs: number, observeWallMs: number, wallMs: number): void {
     for (const t of [this.totals, this.sinceSummary]) {
       t.observeCpuMs += cpuMs;
       t.decideWallMs += wallMs;
@@ -319,7 +321,8 @@ export class CollapseDaemon implements ManagedService {
       byClass.set(v.cls.name, c);
     }
     for (const [cls, c] of byClass) this.metrics.hotThpCoverage.set({ class: cls }, c.hot > 0 ? c.huge / c.hot : 0);
-    this.metrics.cycleSeconds.observe({ phase: 'observe-decide' }, wallMs / 1000);
+    this.metrics.cycleSeconds.observe({ phase: 'observe' }, observeWallMs / 1000);
+    this.metrics.cycleSeconds.observe({ phase: 'decide' }, (wallMs - observeWallMs) / 1000);
     const levels = this.budgets.levels(this.clock.now());
     for (const [budget, level] of Object.entries(levels)) this.metrics.budgetUse.set({ budget }, 1 - level);
     const globalBlock = this.guards.globalBlock;

@@ -77,7 +77,7 @@ export function formatSummary(r: SimulationResult, who = 'kernel mechanisms only
   );
   out.push('');
   out.push(`hot memory THP coverage ${pct(m.hotThpCoverage)} (time-averaged), ${pct(m.remoteThpShare)} of it remote; MMU overhead ${m.mmuOverheadPct.toFixed(1)}%; speed vs 4 KiB pages ${m.speedVs4k.toFixed(2)}x`);
-  out.push(`THP faults ${v.thp_fault_alloc} (fallback ${v.thp_fault_fallback}); khugepaged collapses ${v.thp_collapse_alloc} (failed ${v.thp_collapse_alloc_failed}); splits ${v.thp_split_pmd} PMD, ${v.thp_split_page} page`);
+  out.push(`THP faults ${v.thp_fault_alloc} (fallback ${v.thp_fault_fallback}); collapses (khugepaged and MADV_COLLAPSE) ${v.thp_collapse_alloc} (failed ${v.thp_collapse_alloc_failed}); splits ${v.thp_split_pmd} PMD, ${v.thp_split_page} page`);
   out.push(`compaction stalls ${v.compact_stall} (success ${v.compact_success}, fail ${v.compact_fail}); swap out ${v.pswpout} pages, in ${v.pswpin}; reclaim ${v.pgsteal_kswapd} by kswapd, ${v.pgsteal_direct} direct; OOM kills ${v.oom_kill}`);
   out.push(`kernel threads CPU: khugepaged ${Math.round(t.khugepaged)} ms, ksmd ${Math.round(t.ksmd)} ms, kswapd ${Math.round(t.kswapd)} ms, kcompactd ${Math.round(t.kcompactd)} ms`);
   if (m.ksm.pagesShared > 0) out.push(`KSM: ${m.ksm.pagesShared} pages shared, ${m.ksm.pagesSharing} sharing`);
