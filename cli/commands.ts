@@ -7,8 +7,9 @@ import { benchCommand } from './bench-command.js';
 import { checkCommand } from './check-command.js';
 import { runCommand } from './run-command.js';
 import { simulateCommand } from './simulate-command.js';
+import { tuneCommand } from './tune-command.js';
 
 /** The working subcommands, in the order `--help` lists them. */
 export function registeredCommands(): Command[] {
-  return [runCommand(), simulateCommand(), checkCommand(), benchCommand()];
+  return [runCommand(), simulateCommand(), checkCommand(), tuneCommand(), benchCommand()];
 }
