@@ -29,23 +29,76 @@ export interface ArmMetrics {
   thpSwapOutPages: number;
   /** Share of hot THP-mapped memory on another node than its process's. */
   remoteThpFraction: number;
-  /** 99th percentile of page-fault latency, µs. */
-  faultLatencyP99Us: number;
+  /**
+   * 99th percentile of page-fault latency, µs; null while the model keeps no per-fault latencies (it
+   * keeps stall totals per cause only), never a guess.
+   */
+  faultLatencyP99Us: number | null;
   collapses: CollapseCounts;
+
+  // ---- beyond the contract's minimum ------------------------------------------------------------
+  /** Share (0–1) of hot memory mapped by THPs at the end of the run. */
+  hotThpCoverageEnd: number;
+  /** Throughput over the no-THP run, per workload (group of processes) of the scenario. */
+  throughputRelByWorkload: Record<string, number>;
+  /** Median page-fault latency, µs; null for the same reason as faultLatencyP99Us. */
+  faultLatencyP50Us: number | null;
+  /** The CPU time behind collapseCpuMs and scanCpuMs, ms. */
+  cpuMs: { khugepaged: number; daemonObserve: number; daemonAct: number; kcompactd: number };
+  /** Pages swapped out over the run (pswpout), THP-caused or not. */
+  swapOutPages: number;
+  /** THP-backed bytes with no hot page (bloat), time-averaged over the samples and at the end. */
+  thpBloatBytes: number;
+  thpBloatBytesEnd: number;
+  /** Collapses by who made them: khugepaged (from its counters) and the daemon (its own outcomes). */
+  collapsesBy: { khugepaged: CollapseCounts; daemon: CollapseCounts };
+  /** THP faults and their fallbacks (vmstat deltas). */
+  thpFaultAlloc: number;
+  thpFaultFallback: number;
+  /** Processes the OOM killer ended. */
+  oomKills: number;
 }
 
+/** One point of an arm's time series (at each sample of the scenario). */
+export interface ArmSample {
+  /** Scenario time, ms. */
+  tMs: number;
+  /** Share (0–1) of hot memory mapped by THPs at that moment. */
+  hotThpCoverage: number;
+  /** Share of modelled cycles spent in page walks since the previous sample, %. */
+  mmuOverheadPct: number;
+}
+
+/** What the hidden no-THP reference run (enabled=never) measured: the base of the relative figures. */
+export interface ReferenceFigures {
+  name: 'no-thp';
+  mmuOverheadPct: number;
+  /** Speed of the accesses vs 4 KiB local pages, machine-wide and per workload. */
+  speedVs4k: number;
+  speedVs4kByWorkload: Record<string, number>;
+  swapOutPages: number;
+}
+
+/** One arm's result on one scenario. */
 export interface ArmReport {
   name: string;
   kind: ArmKind;
   metrics: ArmMetrics;
+  /** The policy file of a uhugepaged arm. */
+  policyFile?: string;
+  series: ArmSample[];
 }
 
+/** One scenario under every arm. */
 export interface ScenarioReport {
   name: string;
   durationMs: number;
+  seed: number;
   arms: ArmReport[];
+  reference: ReferenceFigures;
 }
 
+/** The whole report.json. */
 export interface CompareReport {
   scenarios: ScenarioReport[];
 }

@@ -38,6 +38,10 @@ export interface DaemonRunOptions extends RunOptions {
   readonly interrupted?: () => boolean;
   /** Given the running daemon once it started (to watch what it holds in a long run). */
   readonly started?: (daemon: CollapseDaemon) => void;
+  /** Called once the scenario's machine is up, before the daemon starts (scenario time 0). */
+  readonly begun?: (run: ScenarioRun) => void;
+  /** Called after each sample of the metrics, with the run (for figures of one's own, e.g. `compare`'s). */
+  readonly sampled?: (run: ScenarioRun) => void;
 }
 
 export interface DaemonRunResult extends SimulationResult {
@@ -78,6 +82,7 @@ export function bindSimPlatform(container: Container, port: SimKernelPort): void
 export async function runWithDaemon(scenario: Scenario, opts: DaemonRunOptions = {}, onProgress?: SimProgress): Promise<DaemonRunResult> {
   const run = new ScenarioRun(scenario, opts);
   const recorder = new MetricsRecorder(run);
+  opts.begun?.(run);
   const epoch = run.sim.now();
   const port = new SimKernelPort(run.sim, { moveKernelTo: (ms) => run.advanceTo(ms - epoch) });
   const container = buildContainer(opts.daemon);
@@ -92,6 +97,7 @@ export async function runWithDaemon(scenario: Scenario, opts: DaemonRunOptions =
   while (!run.done) {
     port.scheduler.runUntil(Math.min(run.durationMs, run.elapsedMs + scenario.sampleEveryMs));
     recorder.sample();
+    opts.sampled?.(run);
     onProgress?.(run.elapsedMs, run.durationMs);
     // Let signals and the metrics endpoint be served between steps.
     await yieldToEvents();

@@ -66,6 +66,8 @@ export interface ProcessMetrics extends MemoryFigures {
   node: number;
   accessesPerSec: number;
   collapseStallMs: number;
+  /** Time it stalled in direct compaction (part of faultStallMs), ms. */
+  compactStallMs: number;
   cpuMs: number;
   ended: 'running' | 'stopped' | 'oom-killed' | 'not started';
 }
@@ -200,7 +202,7 @@ export class MetricsRecorder {
       const a = p.pid === undefined ? undefined : this.acc.get(p.pid);
       const f = a?.final;
       if (p.pid === undefined || a === undefined || f === undefined) {
-        return { ...base, rssBytes: 0, anonHugeBytes: 0, hotBytes: 0, hotThpCoverage: 0, hotThpCoverageEnd: 0, remoteThpShare: 0, mmuOverheadPct: 0, speedVs4k: 1, accessesPerSec: 0, faultStallMs: 0, collapseStallMs: 0, cpuMs: 0, ended: 'not started' as const };
+        return { ...base, rssBytes: 0, anonHugeBytes: 0, hotBytes: 0, hotThpCoverage: 0, hotThpCoverageEnd: 0, remoteThpShare: 0, mmuOverheadPct: 0, speedVs4k: 1, accessesPerSec: 0, faultStallMs: 0, collapseStallMs: 0, compactStallMs: 0, cpuMs: 0, ended: 'not started' as const };
       }
       return {
         ...base,
@@ -215,6 +217,7 @@ export class MetricsRecorder {
         accessesPerSec: f.perf.accesses / durationSec,
         faultStallMs: STALLS_OF_FAULTS.reduce((s, c) => s + f.stalls[c], 0),
         collapseStallMs: f.stalls.collapse,
+        compactStallMs: f.stalls.directCompaction,
         cpuMs: f.cpuMs,
         ended: p.endReason ?? 'running',
       };

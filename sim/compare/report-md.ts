@@ -1,0 +1,106 @@
+/**
+ * report.md of `uhugepaged compare`: per scenario, a table with the arms side by side (one row per
+ * figure), throughput per workload, the two plots, and the generated explanation; then the notes that
+ * say how each figure is measured and why some are not. A pure function of the report.
+ */
+import { formatBytes, formatDuration } from '../../daemon/config/units.js';
+import { explainScenario } from './explain.js';
+import type { ArmMetrics, CompareReport, ScenarioReport } from './report-schema.js';
+
+/** File names of a scenario's plots, relative to the report's directory. */
+export interface ScenarioPlots {
+  readonly coverage: string;
+  readonly overhead: string;
+}
+
+/** A file-name-safe form of a scenario name. */
+export function plotBase(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+/** The plot files of a scenario. */
+export function plotFiles(s: ScenarioReport): ScenarioPlots {
+  const b = plotBase(s.name);
+  return { coverage: `${b}-coverage.svg`, overhead: `${b}-mmu-overhead.svg` };
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+const ms = (x: number): string => `${Math.round(x)} ms`;
+const cell = (s: string): string => s.replace(/\|/g, '\\|');
+
+type Row = readonly [label: string, value: (m: ArmMetrics) => string];
+
+const ROWS: readonly Row[] = [
+  ['hot memory THP coverage (avg)', (m) => pct(m.hotThpCoverage)],
+  ['hot memory THP coverage (end)', (m) => pct(m.hotThpCoverageEnd)],
+  ['MMU overhead', (m) => `${m.mmuOverheadPct.toFixed(2)}%`],
+  ['MMU overhead reduction vs no THP', (m) => `${m.mmuOverheadReductionPct.toFixed(1)}%`],
+  ['throughput vs no THP', (m) => `${m.throughputRel.toFixed(3)}x`],
+  ['CPU collapsing', (m) => ms(m.collapseCpuMs)],
+  ['CPU scanning', (m) => ms(m.scanCpuMs)],
+  ['  of which khugepaged', (m) => ms(m.cpuMs.khugepaged)],
+  ['  of which uhugepaged observing', (m) => ms(m.cpuMs.daemonObserve)],
+  ['compaction stall', (m) => ms(m.compactStallMs)],
+  ['swap-outs beyond the no-THP run', (m) => String(m.thpSwapOutPages)],
+  ['swap-outs (all)', (m) => String(m.swapOutPages)],
+  ['remote share of hot THP memory', (m) => pct(m.remoteThpFraction)],
+  ['fault latency p50 / p99', (m) => (m.faultLatencyP50Us === null || m.faultLatencyP99Us === null ? 'n/a' : `${m.faultLatencyP50Us} / ${m.faultLatencyP99Us} µs`)],
+  ['THP bloat (avg)', (m) => formatBytes(Math.round(m.thpBloatBytes / 4096) * 4096)],
+  ['THP bloat (end)', (m) => formatBytes(m.thpBloatBytesEnd)],
+  ['THP faults (fallback)', (m) => `${m.thpFaultAlloc} (${m.thpFaultFallback})`],
+  ['collapses ok', (m) => `${m.collapses.ok} (khugepaged ${m.collapsesBy.khugepaged.ok}, uhugepaged ${m.collapsesBy.daemon.ok})`],
+  ['collapses failed', (m) => failedText(m.collapses)],
+  ['OOM kills', (m) => String(m.oomKills)],
+];
+
+function failedText(c: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(c).filter(([k, n]) => k !== 'ok' && n > 0).map(([k, n]) => `${n} ${k}`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  return [`| ${header.map(cell).join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
+}
+
+function scenarioSection(s: ScenarioReport): string[] {
+  const out: string[] = [];
+  const plots = plotFiles(s);
+  out.push(`## ${s.name}`, '');
+  out.push(`${formatDuration(s.durationMs)} simulated, seed ${s.seed}. No-THP reference: MMU overhead ${s.reference.mmuOverheadPct.toFixed(2)}%, speed vs 4 KiB local pages ${s.reference.speedVs4k.toFixed(3)}x, ${s.reference.swapOutPages} pages swapped out.`, '');
+  out.push(...table(['', ...s.arms.map((a) => a.name)], ROWS.map(([label, f]) => [label, ...s.arms.map((a) => f(a.metrics))])), '');
+  const workloads = Object.keys(s.reference.speedVs4kByWorkload);
+  if (workloads.length > 0) {
+    out.push('Throughput vs no THP per workload:', '');
+    out.push(...table(['workload', ...s.arms.map((a) => a.name)], workloads.map((w) => [w, ...s.arms.map((a) => `${(a.metrics.throughputRelByWorkload[w] ?? 1).toFixed(3)}x`)])), '');
+  }
+  const policies = s.arms.filter((a) => a.policyFile !== undefined);
+  if (policies.length > 0) out.push(`Policies: ${policies.map((a) => `${a.name} = \`${a.policyFile}\``).join('; ')}.`, '');
+  out.push(`![hot memory THP coverage over time](${plots.coverage})`, '');
+  out.push(`![MMU overhead over time](${plots.overhead})`, '');
+  out.push('**Largest differences.**', '');
+  for (const line of explainScenario(s)) out.push(`- ${line}`);
+  out.push('');
+  return out;
+}
+
+/** How the figures are measured, and which ones the model does not give yet. */
+export const REPORT_NOTES: readonly string[] = [
+  'Every arm of a scenario runs the same scenario, seed and duration; each arm\'s THP knobs replace the scenario\'s own (its other knobs are kept). `kernel-default` is this host\'s defaults (enabled=madvise, defrag=madvise, khugepaged at its defaults); `kernel-aggressive` adds pages_to_scan ×16, scan_sleep_millisecs 1000 and defrag=always; `thp-always` sets enabled=always; `uhugepaged` arms run the daemon under their policy on the host\'s defaults. The `oracle` arm (an upper bound) is not built yet and never runs in its place.',
+  'Relative figures (MMU overhead reduction, throughput, swap-outs beyond) are against a hidden run of the same scenario and seed with enabled=never. Throughput is the modelled speed of the accesses (cycles on 4 KiB local pages over cycles taken) over the no-THP run\'s: the access rates are the same in both, so it is the ratio of throughputs.',
+  'Hot memory, its THP coverage, the MMU cost and THP bloat (THP-backed bytes of the workload processes with no hot page) are the model\'s ground truth; the other figures come from /proc and /sys counters and the processes\' stall times, as on Linux.',
+  'CPU collapsing is the daemon\'s MADV_COLLAPSE calls (it is their caller and pays for them). CPU scanning is khugepaged\'s CPU and the daemon\'s observation; khugepaged\'s own collapses are inside its figure because the model charges its scans and collapses to one thread time, and THP work inside page faults is part of the faulting processes\' time and not separable.',
+  'Swap-outs caused by THP allocation are counted as the swap-outs beyond the no-THP run (pswpout minus the reference\'s, at least 0): the model does not tag a swap-out with the allocation that caused it.',
+  'Collapses: khugepaged\'s successes are pages_collapsed; its failures are its huge-page allocation failures (thp_collapse_alloc_failed less the daemon\'s ENOMEMs), shown as ENOMEM as MADV_COLLAPSE would report them; the daemon\'s are its per-region outcomes by errno.',
+  'Fault latency p50/p99 is n/a (null in report.json): the model keeps stall time per cause and per process, not a latency per fault, so no percentile can be computed from it. Compaction stall is the direct-compaction stall time of the workload processes.',
+];
+
+/** The whole report.md. */
+export function renderReportMd(report: CompareReport): string {
+  const out: string[] = ['# uhugepaged compare', ''];
+  const arms = report.scenarios[0]?.arms.map((a) => a.name) ?? [];
+  out.push(`Scenarios: ${report.scenarios.map((s) => s.name).join(', ')}. Arms: ${arms.join(', ')}.`, '');
+  for (const s of report.scenarios) out.push(...scenarioSection(s));
+  out.push('## Notes', '');
+  for (const n of REPORT_NOTES) out.push(`- ${n}`);
+  return `${out.join('\n')}\n`;
+}
