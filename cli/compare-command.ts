@@ -72,7 +72,7 @@ export function compareCommand(): Command {
       'after',
       '\nEvery scenario also runs, hidden, with THPs off (enabled=never): the base of the relative figures.\n' +
         'The report depends only on the scenarios, arms, seed and duration; progress goes to stderr, the\n' +
-        'written files are listed on stdout. The oracle arm is not available yet. Exit code 2 when a\n' +
+        'written files are listed on stdout. The oracle arm is an upper bound (docs/oracle.md). Exit code 2 when a\n' +
         'scenario or policy file is invalid, an arm unknown, or an option malformed.\n' +
         '\nExamples:\n  $ uhugepaged compare --duration 10m\n' +
         '  $ uhugepaged compare --scenario config/scenarios/priority-mix.yaml --arms kernel-default,uhugepaged,uhugepaged:config/policies/priority-mix.yaml --jobs 3 --out report/\n',

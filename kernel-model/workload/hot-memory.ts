@@ -91,6 +91,21 @@ const zeroHotMemory = (): HotMemory => ({
   coldThpBytes: 0,
 });
 
+/**
+ * Hot pages per 2 MiB region of `pid` (PMD index → hot 4 KiB pages, regions without a hot page left out):
+ * the cached layout measureHotMemory counts from, so the two always agree. Empty for an exited or
+ * streamless pid.
+ */
+export function hotPagesByRegion(k: Kernel, pid: number, thresholdPerSec = DEFAULT_HOT_THRESHOLD_PER_SEC): Map<number, number> {
+  if (!(thresholdPerSec > 0)) throw new RangeError(`thresholdPerSec must be > 0 (got ${thresholdPerSec})`);
+  const out = new Map<number, number>();
+  const specs = k.task(pid) ? k.streams.streamsOf(pid) : [];
+  if (specs.length === 0) return out;
+  const layout = layoutFor(k, cacheOf(k), pid, specs, thresholdPerSec);
+  for (let r = 0; r < layout.pmdIdx.length; r++) if (layout.hotPages[r] > 0) out.set(layout.pmdIdx[r], layout.hotPages[r]);
+  return out;
+}
+
 /** `owner` of a region whose hot pages come from more than one stream. */
 const MIXED = -1;
 /** Layouts kept per process (one per threshold asked for). */

@@ -307,9 +307,8 @@ export class AccessStreams {
   private priced(s: Stream, mapping: MappingSplit, remoteDistance: number): { cost: MmuCost; baseline: MmuCost } {
     const last = s.priced;
     if (last && last.spec === s.spec && last.remoteDistance === remoteDistance && sameSplit(last.mapping, mapping)) return last;
-    const base = { remoteDistance, workingSetBytes: workingSet(s.spec), pattern: s.spec.pattern, theta: s.spec.theta, strideBytes: s.spec.strideBytes };
-    const cost = mmuCostPerAccess({ ...base, mapping });
-    const baseline = mmuCostPerAccess({ ...base, mapping: { thpLocal: 0, thpRemote: 0, smallLocal: 1, smallRemote: 0 } });
+    const cost = priceStreamAccess(s.spec, mapping, remoteDistance);
+    const baseline = priceStreamAccess(s.spec, { thpLocal: 0, thpRemote: 0, smallLocal: 1, smallRemote: 0 }, remoteDistance);
     s.priced = { spec: s.spec, mapping, remoteDistance, cost, baseline };
     return s.priced;
   }
@@ -362,6 +361,15 @@ export class AccessStreams {
       for (let i = 0; i < touched && task.alive; i++) nb.hintFault(task, (first + Math.floor(i * step)) * PAGE_SIZE);
     }
   }
+}
+
+/**
+ * What the stream driver charges for one access of `spec` under `mapping`: the MMU cost model applied to
+ * the stream's shape and working set. Exported so that evaluation prices hypothetical mappings (the
+ * oracle) with exactly the function the running kernel uses.
+ */
+export function priceStreamAccess(spec: AccessStreamSpec, mapping: MappingSplit, remoteDistance: number): MmuCost {
+  return mmuCostPerAccess({ mapping, remoteDistance, workingSetBytes: workingSet(spec), pattern: spec.pattern, theta: spec.theta, strideBytes: spec.strideBytes });
 }
 
 /** Bytes a stream touches (its hot subset). */

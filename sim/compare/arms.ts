@@ -9,14 +9,12 @@
  *   thp-always          the defaults with enabled=always
  *   uhugepaged          the daemon under the shipped policy, on the host's defaults
  *   uhugepaged:FILE     the daemon under the policy FILE, on the host's defaults
- *   oracle              the upper bound; accepted only once sim/compare/oracle.ts exists (ORACLE_HOOK)
+ *   oracle              the upper bound (sim/compare/oracle.ts, docs/oracle.md)
  *
  * Each arm's knobs are written over the scenario's own (`machine.knobs`): the THP settings below replace
  * the scenario's, every other knob (KSM, NUMA placement, ...) is kept. Besides the arms, every scenario
  * runs once more, hidden, with enabled=never (`NO_THP_ARM`): the base of the relative figures.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { ArmKind } from './report-schema.js';
 import type { Scenario } from '../scenario/schema.js';
 
@@ -65,18 +63,6 @@ export const KERNEL_ARMS: readonly ArmSpec[] = [
 /** The hidden reference: no THPs at all (enabled=never), for the reductions and throughputRel. */
 export const NO_THP_ARM: ArmSpec = { name: 'no-thp', kind: 'kernel', knobs: { ...HOST_DEFAULT_KNOBS, [`${THP}/enabled`]: 'never' } };
 
-/**
- * The oracle's hook. Another module, sim/compare/oracle.ts, will run the upper bound; until its compiled
- * file exists next to this one, `oracle` is refused as an arm and left out of the default list (nothing
- * stands in for it). The module must export `runOracleArm` with the signature of `OracleModule`.
- */
-export const ORACLE_HOOK = new URL('./oracle.js', import.meta.url);
-
-/** Whether the oracle module is built. */
-export function oracleAvailable(): boolean {
-  return existsSync(fileURLToPath(ORACLE_HOOK));
-}
-
 /** A problem with the `--arms` list. */
 export class ArmError extends Error {}
 
@@ -86,16 +72,16 @@ export function daemonArm(name: string, policyFile: string): ArmSpec {
 }
 
 /** Every arm's name accepted by `--arms` (a `uhugepaged:FILE` for any FILE besides). */
-export function builtInArmNames(withOracle = oracleAvailable()): string[] {
-  return [...KERNEL_ARMS.map((a) => a.name), 'uhugepaged', ...(withOracle ? ['oracle'] : [])];
+export function builtInArmNames(): string[] {
+  return [...KERNEL_ARMS.map((a) => a.name), 'uhugepaged', 'oracle'];
 }
 
 /**
  * The arms of a comma-separated list, in its order. `resolvePolicy` maps a policy path as written to the
  * file to use; `shippedPolicy` is the policy of plain `uhugepaged`. Throws ArmError on an unknown or
- * repeated name, and on `oracle` while its module does not exist.
+ * repeated name.
  */
-export function parseArms(list: string, shippedPolicy: string, resolvePolicy: (file: string) => string = (f) => f, withOracle = oracleAvailable()): ArmSpec[] {
+export function parseArms(list: string, shippedPolicy: string, resolvePolicy: (file: string) => string = (f) => f): ArmSpec[] {
   const names = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (names.length === 0) throw new ArmError('expected at least one arm');
   const arms: ArmSpec[] = [];
@@ -105,10 +91,8 @@ export function parseArms(list: string, shippedPolicy: string, resolvePolicy: (f
     if (kernel) arms.push(kernel);
     else if (name === 'uhugepaged') arms.push(daemonArm(name, shippedPolicy));
     else if (name.startsWith('uhugepaged:') && name.length > 'uhugepaged:'.length) arms.push(daemonArm(name, resolvePolicy(name.slice('uhugepaged:'.length))));
-    else if (name === 'oracle') {
-      if (!withOracle) throw new ArmError('arm "oracle" is not available yet (sim/compare/oracle.ts is still to be built)');
-      arms.push({ name, kind: 'oracle', knobs: HOST_DEFAULT_KNOBS });
-    } else throw new ArmError(`unknown arm "${name}"; expected one of ${builtInArmNames(withOracle).join(', ')} or uhugepaged:POLICY-FILE`);
+    else if (name === 'oracle') arms.push({ name, kind: 'oracle', knobs: HOST_DEFAULT_KNOBS });
+    else throw new ArmError(`unknown arm "${name}"; expected one of ${builtInArmNames().join(', ')} or uhugepaged:POLICY-FILE`);
   }
   return arms;
 }

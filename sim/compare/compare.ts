@@ -13,15 +13,14 @@
  *     report: per scenario, armMetrics(results[arm], results[reference])
  */
 import { Worker } from 'node:worker_threads';
-import { NO_THP_ARM, ORACLE_HOOK, type ArmSpec } from './arms.js';
-import { armMetrics, armSeries, referenceFigures, runArm, type ArmProgress, type ArmRun, type ArmRunOptions } from './run-arm.js';
+import { NO_THP_ARM, type ArmSpec } from './arms.js';
+import { runOracleArm } from './oracle.js';
+import { armMetrics, armSeries, referenceFigures, runArm, type ArmProgress, type ArmRun, type ArmRunOptions, type OracleRun } from './run-arm.js';
 import type { CompareReport, ScenarioReport } from './report-schema.js';
 import type { Scenario } from '../scenario/schema.js';
 
-/** What the oracle module (sim/compare/oracle.ts, not built yet) must export. */
-export interface OracleModule {
-  runOracleArm(scenario: Scenario, arm: ArmSpec, opts: ArmRunOptions, onProgress?: ArmProgress): Promise<ArmRun>;
-}
+/** What a task gives: a measured run, or the oracle's computed figures. */
+export type TaskResult = ArmRun | OracleRun;
 
 /** One run to make. */
 export interface CompareTask {
@@ -34,7 +33,7 @@ export interface CompareTask {
 /** Messages from a worker. */
 export type WorkerMessage =
   | { type: 'progress'; id: number; elapsedMs: number }
-  | { type: 'done'; id: number; run: ArmRun }
+  | { type: 'done'; id: number; run: TaskResult }
   | { type: 'failed'; id: number; message: string };
 
 /** Options of a comparison. */
@@ -51,10 +50,9 @@ export interface CompareOptions {
 }
 
 /** Runs one task in this thread (the oracle through its module). */
-export async function runTask(task: CompareTask, onProgress?: ArmProgress): Promise<ArmRun> {
+export async function runTask(task: CompareTask, onProgress?: ArmProgress): Promise<TaskResult> {
   if (task.arm.kind === 'oracle') {
-    const oracle = (await import(ORACLE_HOOK.href)) as OracleModule;
-    return oracle.runOracleArm(task.scenario, task.arm, task.opts, onProgress);
+    return runOracleArm(task.scenario, task.arm, task.opts);
   }
   return runArm(task.scenario, task.arm, task.opts, onProgress);
 }
@@ -85,16 +83,16 @@ export async function compare(scenarios: readonly Scenario[], opts: CompareOptio
   return buildReport(scenarios, opts.arms.length, runs);
 }
 
-async function runInThread(tasks: readonly CompareTask[], progress: (id: number, elapsedMs: number) => void): Promise<ArmRun[]> {
-  const runs: ArmRun[] = [];
+async function runInThread(tasks: readonly CompareTask[], progress: (id: number, elapsedMs: number) => void): Promise<TaskResult[]> {
+  const runs: TaskResult[] = [];
   for (const t of tasks) runs.push(await runTask(t, (e) => progress(t.id, e)));
   return runs;
 }
 
 /** Runs the tasks in a pool of `jobs` worker threads; results in task order. */
-function runInWorkers(tasks: readonly CompareTask[], jobs: number, progress: (id: number, elapsedMs: number) => void): Promise<ArmRun[]> {
+function runInWorkers(tasks: readonly CompareTask[], jobs: number, progress: (id: number, elapsedMs: number) => void): Promise<TaskResult[]> {
   return new Promise((resolve, reject) => {
-    const runs = new Array<ArmRun | undefined>(tasks.length);
+    const runs = new Array<TaskResult | undefined>(tasks.length);
     const workers: Worker[] = [];
     /** Workers this pool ended itself (terminate() makes a worker exit with code 1). */
     const retired = new Set<Worker>();
@@ -129,7 +127,7 @@ function runInWorkers(tasks: readonly CompareTask[], jobs: number, progress: (id
           finished++;
           if (finished === tasks.length) {
             stopAll();
-            resolve(runs as ArmRun[]);
+            resolve(runs as TaskResult[]);
           } else feed(w);
         }
       });
@@ -143,11 +141,12 @@ function runInWorkers(tasks: readonly CompareTask[], jobs: number, progress: (id
 }
 
 /** The report from the runs (in task order: per scenario the reference, then the arms). */
-export function buildReport(scenarios: readonly Scenario[], armCount: number, runs: readonly ArmRun[]): CompareReport {
+export function buildReport(scenarios: readonly Scenario[], armCount: number, runs: readonly TaskResult[]): CompareReport {
   const per = armCount + 1;
   return {
     scenarios: scenarios.map((scenario, si): ScenarioReport => {
       const ref = runs[si * per];
+      if ('precomputed' in ref) throw new Error('the no-THP reference must be a measured run');
       const armRuns = runs.slice(si * per + 1, (si + 1) * per);
       return {
         name: scenario.name,
@@ -157,8 +156,8 @@ export function buildReport(scenarios: readonly Scenario[], armCount: number, ru
           name: r.arm.name,
           kind: r.arm.kind,
           ...(r.arm.policyFile !== undefined ? { policyFile: r.arm.policyFile } : {}),
-          metrics: armMetrics(r, ref),
-          series: armSeries(r),
+          metrics: 'precomputed' in r ? r.precomputed.metrics : armMetrics(r, ref),
+          series: 'precomputed' in r ? r.precomputed.series : armSeries(r),
         })),
         reference: referenceFigures(ref),
       };

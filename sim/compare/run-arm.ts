@@ -47,6 +47,14 @@ export interface ArmRun {
   readonly daemon?: DaemonTotals;
 }
 
+/** An arm whose figures are computed, not measured on a run of its own: the oracle. */
+export interface OracleRun {
+  readonly arm: ArmSpec;
+  readonly durationMs: number;
+  readonly seed: number;
+  readonly precomputed: { readonly metrics: ArmMetrics; readonly series: ArmSample[] };
+}
+
 /** Measures THP bloat and khugepaged's collapses alongside the MetricsRecorder. */
 class ArmSampler {
   private bloatSum = 0;

@@ -1,6 +1,6 @@
 // `uhugepaged compare`, run as the installed binary: the report's files in --out (listed on stdout),
-// progress on stderr, repeatable --scenario, --seed and --jobs; exit code 2 for an unknown arm, the
-// oracle (not built yet), an invalid policy or scenario, or two scenarios of the same name.
+// progress on stderr, repeatable --scenario, --seed and --jobs; exit code 2 for an unknown arm, an
+// invalid policy or scenario, or two scenarios of the same name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -42,12 +42,11 @@ test('compare: writes report.md, report.json and two plots per scenario; progres
   });
 });
 
-test('compare: bad arms, the oracle, bad files and repeated scenarios are bad usage (exit 2)', () => {
+test('compare: bad arms, bad files and repeated scenarios are bad usage (exit 2)', () => {
   withDir((p) => {
     writeFileSync(p('bad-policy.yaml'), 'version: 1\nclases: []\n');
     const cases: [string[], RegExp][] = [
       [['--arms', 'kernel-default,thp-never'], /unknown arm "thp-never"/],
-      [['--arms', 'oracle'], /arm "oracle" is not available yet/],
       [['--arms', `uhugepaged:${p('bad-policy.yaml')}`], /bad-policy\.yaml:\d+:\d+: /],
       [['--scenario', p('tiny.yaml'), '--scenario', p('tiny.yaml')], /scenario "tiny" is given twice/],
       [['--scenario', p('missing.yaml')], /missing\.yaml/],

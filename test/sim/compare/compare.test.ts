@@ -15,7 +15,7 @@ import { MiB, tinyScenario } from './tiny.js';
 import { xmlElements } from './xml-check.js';
 
 const ARMS = 'kernel-default,kernel-aggressive,thp-always,uhugepaged';
-const arms = parseArms(ARMS, shippedPolicyFile, (f) => f, false);
+const arms = parseArms(ARMS, shippedPolicyFile, (f) => f);
 
 let first: Promise<CompareReport> | undefined;
 /** The tiny scenario under every arm, jobs 1 (run once, shared by the tests). */
@@ -134,13 +134,12 @@ test('compare: report.md has a table with the arms side by side, the plots and t
   assert.match(md, /Fault latency p50\/p99 is n\/a/);
 });
 
-test('arms: names, the uhugepaged policy, the oracle hook', () => {
-  assert.deepEqual(builtInArmNames(false), ['kernel-default', 'kernel-aggressive', 'thp-always', 'uhugepaged']);
-  assert.deepEqual(builtInArmNames(true).at(-1), 'oracle');
-  const [a, b] = parseArms('uhugepaged, uhugepaged:my.yaml', '/shipped.yaml', (f) => `/abs/${f}`, false);
+test('arms: names, the uhugepaged policy, the oracle', () => {
+  assert.deepEqual(builtInArmNames(), ['kernel-default', 'kernel-aggressive', 'thp-always', 'uhugepaged', 'oracle']);
+  const [a, b] = parseArms('uhugepaged, uhugepaged:my.yaml', '/shipped.yaml', (f) => `/abs/${f}`);
   assert.deepEqual([a.policyFile, b.policyFile, b.kind], ['/shipped.yaml', '/abs/my.yaml', 'uhugepaged']);
-  assert.throws(() => parseArms('oracle', '/s.yaml', (f) => f, false), (e: unknown) => e instanceof ArmError && /not available yet/.test(e.message));
-  assert.equal(parseArms('oracle', '/s.yaml', (f) => f, true)[0].kind, 'oracle');
+  assert.throws(() => parseArms('uhugepaged:', '/s.yaml'), (e: unknown) => e instanceof ArmError);
+  assert.equal(parseArms('oracle', '/s.yaml')[0].kind, 'oracle');
   assert.throws(() => parseArms('kernel-default,kernel-default', '/s.yaml'), /listed twice/);
   assert.throws(() => parseArms('thp-never', '/s.yaml'), /unknown arm "thp-never"; expected one of kernel-default/);
   const aggressive = parseArms('kernel-aggressive', '/s.yaml')[0].knobs;
@@ -153,5 +152,18 @@ test('the XML checker itself rejects what is not well-formed', () => {
   assert.doesNotThrow(() => xmlElements('<svg a="1"><g><text>x &amp; y</text></g><line/></svg>'));
   for (const bad of ['<svg><g></svg>', '<svg></svg><svg></svg>', '<svg a=1></svg>', '<svg a="1" a="2"></svg>', '<svg><text>a & b</text></svg>', '<svg>', 'x<svg></svg>']) {
     assert.throws(() => xmlElements(bad), Error, bad);
+  }
+});
+
+test('compare: the oracle arm runs beside the others, and no arm beats its overhead reduction or throughput', async () => {
+  const withOracle = await compare([tinyScenario()], { arms: parseArms(`${ARMS},oracle`, shippedPolicyFile), jobs: 1 });
+  const oracle = arm(withOracle, 'oracle');
+  assert.equal(oracle.kind, 'oracle');
+  assert.equal(oracle.metrics.collapseCpuMs, 0);
+  assert.ok(oracle.series !== undefined && oracle.series.length > 0);
+  for (const a of withOracle.scenarios[0].arms) {
+    if (a.name === 'oracle') continue;
+    assert.ok(oracle.metrics.mmuOverheadReductionPct >= a.metrics.mmuOverheadReductionPct - 1e-9, `${a.name}: ${a.metrics.mmuOverheadReductionPct}% > oracle ${oracle.metrics.mmuOverheadReductionPct}%`);
+    assert.ok(oracle.metrics.throughputRel >= a.metrics.throughputRel - 1e-9, `${a.name}: ${a.metrics.throughputRel} > oracle ${oracle.metrics.throughputRel}`);
   }
 });
