@@ -71,7 +71,7 @@ function scenarioSection(s: ScenarioReport): string[] {
   const workloads = Object.keys(s.reference.speedVs4kByWorkload);
   if (workloads.length > 0) {
     out.push('Throughput vs no THP per workload:', '');
-    out.push(...table(['workload', ...s.arms.map((a) => a.name)], workloads.map((w) => [w, ...s.arms.map((a) => `${(a.metrics.throughputRelByWorkload[w] ?? 1).toFixed(3)}x`)])), '');
+    out.push(...table(['workload', ...s.arms.map((a) => a.name)], workloads.map((w) => [w, ...s.arms.map((a) => perWorkload(a.metrics.throughputRelByWorkload[w]))])), '');
   }
   const policies = s.arms.filter((a) => a.policyFile !== undefined);
   if (policies.length > 0) out.push(`Policies: ${policies.map((a) => `${a.name} = \`${a.policyFile}\``).join('; ')}.`, '');
@@ -103,4 +103,9 @@ export function renderReportMd(report: CompareReport): string {
   out.push('## Notes', '');
   for (const n of REPORT_NOTES) out.push(`- ${n}`);
   return `${out.join('\n')}\n`;
+}
+
+/** A workload's throughput cell; n/a where the arm has no per-workload figure (the oracle's bound is machine-wide). */
+function perWorkload(x: number | undefined): string {
+  return x === undefined ? 'n/a' : `${x.toFixed(3)}x`;
 }
