@@ -13,7 +13,7 @@
  *              reclaim of anonymous memory — swapping — that makes the storms this guard prevents.
  *   global     /proc/pressure/memory `some` avg10 above `maxPsiMemorySome`, or direct compaction
  *              stalls (`compact_stall` in /proc/vmstat) faster than `maxCompactStallsPerSec` since the
- *              previous reading
+ *              previous reading, less the stalls the daemon's own collapse attempts can account for
  *   per cgroup memory.current within `memcgHeadroom` of memory.max (cgroup v2 files)
  *
  * `read` takes one reading through the kernel port at the caller's time; the verdicts are then pure.
@@ -56,8 +56,14 @@ export class Guards {
     this.policy = policy;
   }
 
-  /** Takes a reading at time `now` (ms, the daemon's clock). */
-  read(now: number): void {
+  /**
+   * Takes a reading at time `now` (ms, the daemon's clock). `ownCollapses`: the collapse attempts the
+   * daemon made since the last reading. Each can count one direct compaction stall (MADV_COLLAPSE
+   * allocates with direct compaction, and compact_stall counts every task's), so they are taken off:
+   * the guard is about stalls the daemon would add to, not the ones its own failures cause — those its
+   * failure memory backs off from (ENOMEM per node).
+   */
+  read(now: number, ownCollapses = 0): void {
     const port = this.port;
     const free = new Map<number, number>();
     for (const zone of parseBuddyinfo(port.readFile('/proc/buddyinfo'))) {
@@ -75,7 +81,8 @@ export class Guards {
     const stalls = parseVmstat(port.readFile('/proc/vmstat')).get('compact_stall') ?? 0;
     const last = this.lastStalls;
     this.lastStalls = { at: now, count: stalls };
-    const stallRate = last !== undefined && now > last.at ? ((stalls - last.count) * 1000) / (now - last.at) : 0;
+    const others = last === undefined ? 0 : Math.max(0, stalls - last.count - ownCollapses);
+    const stallRate = last !== undefined && now > last.at ? (others * 1000) / (now - last.at) : 0;
     if (psi.some.avg10 / 100 > this.policy.maxPsiMemorySome) this.global = 'memory-pressure';
     else if (stallRate > this.policy.maxCompactStallsPerSec) this.global = 'compaction-stalls';
     else this.global = undefined;

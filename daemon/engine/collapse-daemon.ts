@@ -91,6 +91,8 @@ export class CollapseDaemon implements ManagedService {
   private rankDue = true;
   private rankedAt = Number.NEGATIVE_INFINITY;
   private guardsReadAt = Number.NEGATIVE_INFINITY;
+  /** Collapse attempts (regions) since the guards' last reading: their own compaction stalls are not held against them. */
+  private collapseAttempts = 0;
   private msPerInspection = INSPECTION_MS_PRIOR;
   private readonly stop$ = new Subject<void>();
   private subscription: Subscription | undefined;
@@ -213,7 +215,8 @@ export class CollapseDaemon implements ManagedService {
     const sampled = this.table.sample(now);
     gone.push(...sampled.gone);
     if (now - this.guardsReadAt >= GUARD_READ_MS) {
-      this.guards.read(now);
+      this.guards.read(now, this.collapseAttempts);
+      this.collapseAttempts = 0;
       this.guardsReadAt = now;
     }
     const live: TrackedProcess[] = [];
@@ -283,6 +286,7 @@ export class CollapseDaemon implements ManagedService {
       return;
     }
     this.budgets.chargeCollapseMs(now, cls, o.latencyMs / o.callRegions);
+    if (o.action === 'collapse') this.collapseAttempts++;
     if (o.outcome === 'ok') {
       if (o.action === 'collapse') {
         this.table.get(pid)?.hot.markHuge(o.plan.target.region, true);

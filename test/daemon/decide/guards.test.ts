@@ -95,3 +95,22 @@ test('memory pressure and the compaction stall rate stop everything while they a
   g.read(4000);
   assert.equal(g.globalBlock, 'memory-pressure');
 });
+
+test('the daemon\'s own collapse attempts are taken off the compaction stall rate', () => {
+  const files = new Map([
+    ['/proc/buddyinfo', 'Node 0, zone   Normal    0 0 0 0 0 0 0 0 0 100 10\n'],
+    ['/sys/devices/system/node/node0/meminfo', 'Node 0 MemTotal:  1048576 kB\nNode 0 MemFree:  524288 kB\n'],
+    ['/proc/pressure/memory', 'some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n'],
+    ['/proc/vmstat', 'compact_stall 100\n'],
+  ]);
+  const g = new Guards(guardsOf(''), cannedPort(files));
+  g.read(0);
+  // 50 stalls in 2 s, 40 of which the daemon's own 40 attempts may have caused: 5/s from others.
+  files.set('/proc/vmstat', 'compact_stall 150\n');
+  g.read(2000, 40);
+  assert.equal(g.globalBlock, undefined);
+  // 50 more with only 10 attempts: 20/s from others, over the limit.
+  files.set('/proc/vmstat', 'compact_stall 200\n');
+  g.read(4000, 10);
+  assert.equal(g.globalBlock, 'compaction-stalls');
+});
