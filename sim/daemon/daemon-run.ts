@@ -16,7 +16,7 @@ import { Application } from '../../daemon/lifecycle/application.js';
 import { buildContainer } from '../../daemon/container.js';
 import type { DaemonOptions } from '../../daemon/config/daemon-options.js';
 import { CollapseDaemon, type DaemonTotals } from '../../daemon/engine/collapse-daemon.js';
-import { KernelPort } from '../../daemon/kernel-port/kernel-port.js';
+import { KernelPort, KernelPortError } from '../../daemon/kernel-port/kernel-port.js';
 import { LoggerFactory } from '../../daemon/telemetry/logger-factory.js';
 import { PolicyStore } from '../../daemon/config/policy-store.js';
 import { Clock } from '../../daemon/schedule/clock.js';
@@ -64,8 +64,9 @@ function sampledProcesses(port: SimKernelPort): number {
     try {
       port.accessRegions(pid);
       n++;
-    } catch {
-      // Not sampled.
+    } catch (e) {
+      // EINVAL: not sampled. Anything else is a bug to surface.
+      if (!(e instanceof KernelPortError)) throw e;
     }
   }
   return n;

@@ -30,7 +30,7 @@ import { SimKernel } from '../../kernel-model/index.js';
 import { projectRoot } from '../support/paths.js';
 import {
   HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE, PIDFD_SELF_THREAD, PIDFD_SELF_THREAD_GROUP, anonHugeKbRange,
-  hugeRegions, madviseCollapse, mapAligned, outcome, readPages, writePages, type Outcome,
+  hugeRegions, keepTableByNeighbour, madviseCollapse, mapAligned, outcome, readPages, writePages, type Outcome,
 } from '../kernel-model/collapse/collapse-helpers.js';
 
 /**
@@ -125,19 +125,10 @@ function unprivilegedCaller(boot: Boot, targetUid: number): Observation {
   return { ...o, ...regions(k, target, p, 1) };
 }
 
-/**
- * A region whose PTE table outlives its only page (the probe's table_kept_by_neighbour): its first page
- * is split off, written and unmapped while the rest of the region keeps the table, then mapped again at
- * the same place, merging back. Written before the split, the region's VMA has an anon_vma; after, none.
- */
+/** A region whose PTE table outlives its only page (keepTableByNeighbour), then MADV_COLLAPSE. */
 function tableKeptByNeighbour(boot: Boot, anonVma: boolean): Observation {
   return local(boot, 1, (k, pid, p) => {
-    if (anonVma) writePages(k, pid, p, 1);
-    k.mprotect(pid, p + PAGE_SIZE, H - PAGE_SIZE, 'r');
-    if (!anonVma) writePages(k, pid, p, 1);
-    k.munmap(pid, p, PAGE_SIZE);
-    k.mprotect(pid, p + PAGE_SIZE, H - PAGE_SIZE, 'rw');
-    k.mmap(pid, PAGE_SIZE, { addr: p });
+    keepTableByNeighbour(k, pid, p, anonVma);
     return madviseCollapse(k, pid, p, H);
   });
 }

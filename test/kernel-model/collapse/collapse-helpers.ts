@@ -126,6 +126,20 @@ export function writePages(k: SimKernel, pid: number, addr: number, pages: numbe
   if (pages > 0) k.touch(pid, addr, pages * PAGE_SIZE);
 }
 
+/**
+ * The probe's table_kept_by_neighbour: the region's first page is split off, written (before the split
+ * when `anonVma`, so the region's VMA has an anon_vma; after it otherwise) and unmapped while the rest of
+ * the region keeps the PTE table, then mapped again at the same place, merging back into one VMA.
+ */
+export function keepTableByNeighbour(k: SimKernel, pid: number, p: number, anonVma: boolean): void {
+  if (anonVma) writePages(k, pid, p, 1);
+  k.mprotect(pid, p + PAGE_SIZE, HPAGE_PMD_SIZE - PAGE_SIZE, 'r');
+  if (!anonVma) writePages(k, pid, p, 1);
+  k.munmap(pid, p, PAGE_SIZE);
+  k.mprotect(pid, p + PAGE_SIZE, HPAGE_PMD_SIZE - PAGE_SIZE, 'rw');
+  k.mmap(pid, PAGE_SIZE, { addr: p });
+}
+
 /** Read faults over the pages (zero pages where nothing is mapped). */
 export function readPages(k: SimKernel, pid: number, addr: number, pages: number): void {
   if (pages > 0) k.touch(pid, addr, pages * PAGE_SIZE, { write: false });

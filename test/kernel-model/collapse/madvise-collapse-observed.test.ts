@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { SimKernel } from '../../../kernel-model/index.js';
 import {
   HPAGE_PMD_NR, HPAGE_PMD_SIZE, PAGE_SIZE, anonHugeKb, assertErrno, collapseCounters, delta, hugeRegions,
-  mapAligned, pageContents, pushSettings, readPages, regionIsHuge, smapsVma, writePages,
+  keepTableByNeighbour, mapAligned, pageContents, pushSettings, readPages, regionIsHuge, smapsVma, writePages,
 } from './collapse-helpers.js';
 
 const H = HPAGE_PMD_SIZE;
@@ -112,12 +112,7 @@ test('a table an unmapped neighbour VMA left behind: the anon_vma alone decides 
   for (const anonVma of [true, false]) {
     const { k, pid } = machine();
     const p = mapAligned(k, pid, 1);
-    if (anonVma) writePages(k, pid, p, 1);
-    k.mprotect(pid, p + PAGE_SIZE, H - PAGE_SIZE, 'r');
-    if (!anonVma) writePages(k, pid, p, 1);
-    k.munmap(pid, p, PAGE_SIZE);
-    k.mprotect(pid, p + PAGE_SIZE, H - PAGE_SIZE, 'rw');
-    k.mmap(pid, PAGE_SIZE, { addr: p });
+    keepTableByNeighbour(k, pid, p, anonVma);
     const vma = smapsVma(k, pid, p);
     assert.deepEqual([vma.start, vma.end], [p, p + H], 'one VMA over the region again');
     if (anonVma) assert.equal(collapse(k, pid, p, H), 0);
