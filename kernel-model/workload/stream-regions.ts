@@ -295,6 +295,47 @@ export class RegionState {
     this.updatesSinceExact = 0;
   }
 
+  // ---- swap-in -------------------------------------------------------------------------------------
+
+  /**
+   * The major faults the stream's accesses take in one tick, and the swap-ins they do. An access that
+   * finds its page swapped out faults it back in, and the accesses after it find it present: a region's
+   * swapped pages cost one swap-in each for the distinct ones touched in the tick, swapped × (1 − e^(−a/n))
+   * in expectation, not one per access. The swapped count per region is estimated from its sample, as
+   * its mapping split is. Those faults are made through `fault` (at most `budget` of them, what a task can
+   * wait for in a tick: beyond that the accesses are still waiting, and pay again next tick), so that
+   * touched pages come back as they do on Linux rather than only when the fault path's bounded sample of
+   * the stream's pages happens to hit one. Returns the expected faults of the tick (the accesses' cost).
+   */
+  swapInTouched(k: Kernel, task: Task, budget: number, fault: (addr: number) => void): number {
+    const f = this.frac;
+    let expected = 0;
+    let carry = 0;
+    for (let r = 0; r < this.count; r++) {
+      const share = f[r * FRAC_FIELDS + Sum.swapped];
+      if (share === 0 || this.masses[r] === 0) continue;
+      const pages = this.pagesOf(r);
+      const touched = share * pages * -Math.expm1(-this.accessesPerTick(r) / pages);
+      expected += touched;
+      carry += touched;
+      const want = Math.min(Math.floor(carry), budget);
+      carry -= Math.floor(carry);
+      if (want === 0) continue;
+      const t = task.mm.pmd.get(this.firstPmd + r);
+      if (t === undefined || t < 0) continue;
+      const firstPage = this.firstPageOf(r);
+      const base = t * PTRS_PER_PTE + (firstPage % PTRS_PER_PTE);
+      let done = 0;
+      for (let i = 0; i < pages && done < want && task.alive; i++) {
+        if (k.pgtables.entries[base + i] >= 0) continue;
+        fault((firstPage + i) * PAGE_SIZE);
+        done++;
+      }
+      budget -= done;
+    }
+    return expected;
+  }
+
   // ---- marking -------------------------------------------------------------------------------------
 
   /** Marks region r as of `tick` (τ = tick − epoch + 1 ticks of accesses) and schedules its next mark. */

@@ -7,9 +7,13 @@
  *                   the fault path, so unpopulated or swapped pages fault in and written pages change;
  *     2. young    — the accessed bits of the pages it touched are set (the THP head for a huge mapping):
  *                   what reclaim's LRU and khugepaged's young check read;
- *     3. cost     — the access mass is split by how each 2 MiB region is mapped (THP or 4 KiB, local or
- *                   remote node, swapped) and the MMU cost model prices the tick's accesses; the task is
- *                   charged the cycles as user time and its perf-like counters grow.
+ *     3. swap-in  — while some of its mass lies on swapped-out pages, the distinct swapped pages it
+ *                   touched are faulted back in (RegionState.swapInTouched): one major fault per page,
+ *                   as on Linux, where the bounded sample of step 1 would take minutes to find them;
+ *     4. cost     — the access mass is split by how each 2 MiB region is mapped (THP or 4 KiB, local or
+ *                   remote node) and the MMU cost model prices the tick's accesses, plus the swap-ins'
+ *                   major faults; the task is charged the access cycles as user time and its perf-like
+ *                   counters grow.
  *
  * What a tick costs is proportional to what changed, not to the memory a stream covers (RegionState):
  *   - the kernel reports changes: PTE tables changed (PageTables.drainChanged), PMD entries changed
@@ -44,7 +48,7 @@ import {
   type AccessStreamSpec,
   type StreamCursor,
 } from './access-pattern.js';
-import { mmuCostPerAccess, type MappingSplit, type MmuCost } from './mmu-cost.js';
+import { defaultMmuCostParams, mmuCostPerAccess, type MappingSplit, type MmuCost } from './mmu-cost.js';
 import { RegionState } from './stream-regions.js';
 import type { Kernel } from '../kernel.js';
 
@@ -236,13 +240,30 @@ export class AccessStreams {
     }
     this.drainChanges();
     regions.update(k, task, this.ticks);
-    const split = regions.split();
+    let split = regions.split();
+    // Swapped pages cost a swap-in per distinct page touched, not per access (swapInTouched); their
+    // accesses are then priced as the small local pages they come back as.
+    let swapInCycles = 0;
+    if ((split.mapping.swapped ?? 0) > 0) {
+      const budget = Math.floor((tickMs * CYCLES_PER_MS) / defaultMmuCostParams.majorFaultCycles);
+      const faults = regions.swapInTouched(k, task, budget, (addr) => {
+        const vma = task.mm.findVma(addr);
+        if (vma && vma.flags & VM.READ) k.memory.access(task, vma, addr, false, 0);
+      });
+      if (!task.alive) return;
+      swapInCycles = faults * defaultMmuCostParams.majorFaultCycles;
+      this.drainChanges();
+      regions.update(k, task, this.ticks);
+      split = regions.split();
+    }
     s.allPresent = split.allPresent && task.mm.swapEntries === 0;
     const accesses = (s.spec.ratePerSec * tickMs) / 1000;
-    const { cost, baseline } = this.priced(s, split.mapping, split.remoteDistance);
+    const m = split.mapping;
+    const mapping = (m.swapped ?? 0) > 0 ? { ...m, smallLocal: m.smallLocal + (m.swapped ?? 0), swapped: 0 } : m;
+    const { cost, baseline } = this.priced(s, mapping, split.remoteDistance);
     const p = this.perf.get(task.pid) ?? { accesses: 0, cycles: 0, walkCycles: 0, baselineCycles: 0 };
     p.accesses += accesses;
-    p.cycles += accesses * cost.cyclesPerAccess;
+    p.cycles += accesses * cost.cyclesPerAccess + swapInCycles;
     p.walkCycles += accesses * cost.walkCyclesPerAccess;
     p.baselineCycles += accesses * baseline.cyclesPerAccess;
     this.perf.set(task.pid, p);

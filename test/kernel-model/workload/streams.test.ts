@@ -90,3 +90,28 @@ test('a stream over unmapped memory is EFAULT', () => {
     (e: unknown) => e instanceof SyscallError && e.errno === 'EFAULT',
   );
 });
+
+test('a hot range paged out comes back at its next accesses, paying one swap-in per page, not per access', () => {
+  // 1 GiB read at 1e7 accesses/s: 256 Ki pages, each touched ~38 times a second. 8 MiB of it paged
+  // out is 2048 pages, far more than the fault path's sample of a tick's touched pages would find.
+  const k = new SimKernel({ nodes: [{ memoryMiB: 1536 }], swapMiB: 64 });
+  k.writeFile('/sys/kernel/mm/transparent_hugepage/enabled', 'never');
+  const pid = k.spawn({ comm: 'bench' });
+  const a = k.mmap(pid, GiB);
+  k.touch(pid, a, GiB);
+  k.addAccessStream(pid, { start: a, length: GiB, ratePerSec: 1e7, pattern: 'uniform', writeFraction: 0 });
+  k.advance(2000);
+  const before = k.perfCounters(pid);
+  const majflt = (): number => Number(k.readFile(`/proc/${pid}/stat`).split(') ')[1].split(' ')[9]);
+  const faultsBefore = majflt();
+  k.madvise(pid, a + 256 * MiB, 8 * MiB, 'MADV_PAGEOUT');
+  assert.match(k.readFile(`/proc/${pid}/status`), /VmSwap:\s+8192 kB/);
+  k.advance(2000);
+  assert.match(k.readFile(`/proc/${pid}/status`), /VmSwap:\s+0 kB/, 'every paged-out page was touched, so swapped back in');
+  assert.equal(majflt() - faultsBefore, 2048, 'one major fault per page');
+  const after = k.perfCounters(pid);
+  const extra = after.cycles - before.cycles - (after.accesses - before.accesses) * (before.cycles / before.accesses);
+  const swapIn = 80_000;
+  // The swap-ins cost about 2048 × 80 µs; priced per access (0.78% of 2e7 accesses) it would be ~155 times that.
+  assert.ok(extra > 0.5 * 2048 * swapIn && extra < 2 * 2048 * swapIn, `extra cycles ${extra.toExponential(2)}`);
+});
