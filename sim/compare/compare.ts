@@ -16,7 +16,8 @@ import { Worker } from 'node:worker_threads';
 import { NO_THP_ARM, type ArmSpec } from './arms.js';
 import { runOracleArm } from './oracle.js';
 import { armMetrics, armSeries, referenceFigures, runArm, type ArmProgress, type ArmRun, type ArmRunOptions, type OracleRun } from './run-arm.js';
-import type { CompareReport, ScenarioReport } from './report-schema.js';
+import { judgeGoals } from './goals.js';
+import type { CompareReport, MachineFigures, ScenarioReport } from './report-schema.js';
 import type { Scenario } from '../scenario/schema.js';
 
 /** What a task gives: a measured run, or the oracle's computed figures. */
@@ -140,6 +141,20 @@ function runInWorkers(tasks: readonly CompareTask[], jobs: number, progress: (id
   });
 }
 
+/** The machine's size, and which workloads fit their home node (what the goals need). */
+export function machineFigures(scenario: Scenario): MachineFigures {
+  const nodes = scenario.machine.nodes.map((n) => n.memory);
+  const fitting = scenario.workloads
+    .filter((w) => !w.churn && (w.node === undefined || typeof w.node === 'number'))
+    .filter((w) => {
+      const home = typeof w.node === 'number' ? w.node : 0;
+      const bytes = (w.count ?? 1) * w.mappings.reduce((s, m) => s + m.size, 0);
+      return bytes <= (nodes[home] ?? 0);
+    })
+    .map((w) => w.name);
+  return { memoryBytes: nodes.reduce((s, b) => s + b, 0), nodes: nodes.length, workloadsFittingNode: fitting };
+}
+
 /** The report from the runs (in task order: per scenario the reference, then the arms). */
 export function buildReport(scenarios: readonly Scenario[], armCount: number, runs: readonly TaskResult[]): CompareReport {
   const per = armCount + 1;
@@ -148,7 +163,7 @@ export function buildReport(scenarios: readonly Scenario[], armCount: number, ru
       const ref = runs[si * per];
       if ('precomputed' in ref) throw new Error('the no-THP reference must be a measured run');
       const armRuns = runs.slice(si * per + 1, (si + 1) * per);
-      return {
+      const report: ScenarioReport = {
         name: scenario.name,
         durationMs: ref.durationMs,
         seed: ref.seed,
@@ -160,7 +175,9 @@ export function buildReport(scenarios: readonly Scenario[], armCount: number, ru
           series: 'precomputed' in r ? r.precomputed.series : armSeries(r),
         })),
         reference: referenceFigures(ref),
+        machine: machineFigures(scenario),
       };
+      return { ...report, goals: judgeGoals(report) };
     }),
   };
 }

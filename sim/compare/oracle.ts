@@ -336,6 +336,7 @@ class OracleAccumulator {
       hotThpCoverageEnd: this.series.length > 0 ? this.series[this.series.length - 1].hotThpCoverage : 0,
       // The bound is computed machine-wide, not per workload.
       throughputRelByWorkload: {},
+      remoteThpFractionByWorkload: {},
       faultLatencyP50Us: null,
       cpuMs: { khugepaged: 0, daemonObserve: 0, daemonAct: 0, kcompactd: 0 },
       swapOutPages: 0,

@@ -1,10 +1,12 @@
 /**
  * report.md of `uhugepaged compare`: per scenario, a table with the arms side by side (one row per
- * figure), throughput per workload, the two plots, and the generated explanation; then the notes that
+ * figure), throughput per workload, the two plots, the goals met and missed, and the generated
+ * explanation; then the notes that
  * say how each figure is measured and why some are not. A pure function of the report.
  */
 import { formatBytes, formatDuration } from '../../daemon/config/units.js';
 import { explainScenario } from './explain.js';
+import { ORACLE_SHARE_GOAL, type GoalVerdict } from './goals.js';
 import type { ArmMetrics, CompareReport, ScenarioReport } from './report-schema.js';
 
 /** File names of a scenario's plots, relative to the report's directory. */
@@ -77,11 +79,25 @@ function scenarioSection(s: ScenarioReport): string[] {
   if (policies.length > 0) out.push(`Policies: ${policies.map((a) => `${a.name} = \`${a.policyFile}\``).join('; ')}.`, '');
   out.push(`![hot memory THP coverage over time](${plots.coverage})`, '');
   out.push(`![MMU overhead over time](${plots.overhead})`, '');
+  if (s.goals && s.goals.length > 0) {
+    out.push('**Goals.**', '');
+    for (const g of s.goals) out.push(`- ${g.arm}, ${GOAL_NAMES[g.goal]}: ${g.met ? 'met' : 'missed'} — ${g.detail}.`);
+    out.push('');
+  }
   out.push('**Largest differences.**', '');
   for (const line of explainScenario(s)) out.push(`- ${line}`);
   out.push('');
   return out;
 }
+
+/** The goals in words (sim/compare/goals.ts). */
+const GOAL_NAMES: Readonly<Record<GoalVerdict['goal'], string>> = {
+  'oracle-share': `≥ ${100 * ORACLE_SHARE_GOAL}% of the oracle's MMU-overhead reduction`,
+  'kernel-default': 'never worse than kernel-default, better where it leaves hot memory without THPs',
+  'cpu-per-reduction': 'less collapse + scan CPU per point of reduction than kernel-aggressive',
+  'no-swap-storm': 'no THP-caused swap storm',
+  'local-thp': 'no remote huge pages for workloads that fit their node',
+};
 
 /** How the figures are measured, and which ones the model does not give yet. */
 export const REPORT_NOTES: readonly string[] = [

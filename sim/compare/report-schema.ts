@@ -1,3 +1,5 @@
+import type { GoalVerdict } from './goals.js';
+
 /**
  * What `uhugepaged compare` writes to report.json (the contract in docs/cli.md): per scenario, per arm,
  * the figures below. Every arm of one scenario runs the same scenario, seed and duration.
@@ -41,6 +43,8 @@ export interface ArmMetrics {
   hotThpCoverageEnd: number;
   /** Throughput over the no-THP run, per workload (group of processes) of the scenario. */
   throughputRelByWorkload: Record<string, number>;
+  /** Share of each workload's hot THP-mapped memory on another node than its process's (time-averaged). */
+  remoteThpFractionByWorkload: Record<string, number>;
   /** Median page-fault latency, µs; null for the same reason as faultLatencyP99Us. */
   faultLatencyP50Us: number | null;
   /** The CPU time behind collapseCpuMs and scanCpuMs, ms. */
@@ -89,6 +93,14 @@ export interface ArmReport {
   series: ArmSample[];
 }
 
+/** What the goals need to know of the scenario's machine. */
+export interface MachineFigures {
+  memoryBytes: number;
+  nodes: number;
+  /** Workloads whose processes' mappings together fit the memory of their one home node. */
+  workloadsFittingNode: string[];
+}
+
 /** One scenario under every arm. */
 export interface ScenarioReport {
   name: string;
@@ -96,6 +108,9 @@ export interface ScenarioReport {
   seed: number;
   arms: ArmReport[];
   reference: ReferenceFigures;
+  machine?: MachineFigures;
+  /** The goals, judged for each uhugepaged arm (sim/compare/goals.ts). */
+  goals?: GoalVerdict[];
 }
 
 /** The whole report.json. */

@@ -185,6 +185,7 @@ export function armMetrics(run: ArmRun, ref: ArmRun): ArmMetrics {
     collapses: addCounts(byKhugepaged, byDaemon),
     hotThpCoverageEnd: endCoverage(run.metrics),
     throughputRelByWorkload: Object.fromEntries(run.metrics.workloads.map((w) => [w.workload, rel(w.speedVs4k, refFig.speedVs4kByWorkload[w.workload] ?? 0)])),
+    remoteThpFractionByWorkload: Object.fromEntries(run.metrics.workloads.map((w) => [w.workload, w.remoteThpShare])),
     faultLatencyP50Us: null,
     cpuMs,
     swapOutPages: v.pswpout,

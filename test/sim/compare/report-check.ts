@@ -23,6 +23,7 @@ const ArmMetricsSchema = z.strictObject({
   collapses: collapseCounts,
   hotThpCoverageEnd: share,
   throughputRelByWorkload: z.record(z.string(), z.number().positive()),
+  remoteThpFractionByWorkload: z.record(z.string(), share),
   faultLatencyP50Us: nonNeg.nullable(),
   cpuMs: z.strictObject({ khugepaged: nonNeg, daemonObserve: nonNeg, daemonAct: nonNeg, kcompactd: nonNeg }),
   swapOutPages: count,
@@ -54,6 +55,17 @@ const ScenarioReportSchema = z.strictObject({
     speedVs4kByWorkload: z.record(z.string(), z.number().positive()),
     swapOutPages: count,
   }),
+  machine: z.strictObject({ memoryBytes: z.number().int().positive(), nodes: z.number().int().positive(), workloadsFittingNode: z.array(z.string()) }).optional(),
+  goals: z
+    .array(
+      z.strictObject({
+        arm: z.string().min(1),
+        goal: z.enum(['oracle-share', 'kernel-default', 'cpu-per-reduction', 'no-swap-storm', 'local-thp']),
+        met: z.boolean(),
+        detail: z.string().min(1),
+      }),
+    )
+    .optional(),
 }) satisfies z.ZodType<ScenarioReport>;
 
 /** The schema of report.json. */
