@@ -80,6 +80,13 @@ const Budgets = z
     cpuMsPerSec: z.number().min(0).max(1000).prefault(50).describe('Milliseconds of collapse work (copying, stalls caused) per second of time: 50 is 5% of one CPU.'),
     concurrency: z.number().int().min(1).max(64).prefault(1).describe('process_madvise calls in flight at once.'),
     observeCpuMsPerSec: z.number().min(0).max(1000).prefault(10).describe('Milliseconds per second the daemon may spend reading /proc and sampling accesses.'),
+    catchUp: z
+      .strictObject({
+        duration: Duration.prefault('30s').describe('How long after the daemon starts the catch-up budgets hold (0: none).'),
+        factor: z.number().min(1).max(100).prefault(16).describe('What the collapse budgets (collapses and collapse milliseconds per second, and each class\'s per-process rate) are multiplied by meanwhile.'),
+      })
+      .prefault({})
+      .describe('A backlog at start: the hot memory that went without huge pages before the daemon ran is worked off at a higher rate, then the budgets fall back to their steady values.'),
   })
   .describe('Global budgets: when one is spent, the cycle stops acting and the rest waits for the next.');
 

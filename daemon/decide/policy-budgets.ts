@@ -8,7 +8,12 @@
  *   observing   `budgets.observeCpuMsPerSec`: the daemon's own CPU spent reading /proc, charged after
  *               each cycle, and spent on inspections of candidates before anything else.
  *
- * A reloaded policy builds the buckets anew (full), which is what an operator raising a budget expects.
+ * For `budgets.catchUp.duration` after the daemon starts, the collapse budgets (collapses, collapse ms,
+ * per process) run at `factor` times their rates: the backlog of hot memory that went without huge pages
+ * before the daemon ran is worked off in seconds rather than minutes, and then the steady budgets hold.
+ *
+ * A reloaded policy builds the buckets anew (full), which is what an operator raising a budget expects;
+ * a reload does not restart the catch-up window.
  */
 import type { Policy, PolicyClass } from '../config/policy-schema.js';
 import { SharedBudget, TokenBucket } from './budget.js';
@@ -23,41 +28,69 @@ export class PolicyBudgets {
   private readonly perProcess = new Map<number, TokenBucket>();
   private policy!: Policy;
   private classNames: string[] = [];
+  /** When the catch-up window ends (daemon clock, ms). */
+  private readonly catchUpEnds: number;
+  /** The multiplier the collapse buckets were built with: the catch-up factor, or 1 once it is over. */
+  private factor = 1;
 
   constructor(policy: Policy, now: number) {
+    this.catchUpEnds = now + policy.budgets.catchUp.duration;
     this.reconfigure(policy, now);
   }
 
   reconfigure(policy: Policy, now: number): void {
     this.policy = policy;
     this.classNames = policy.classes.map((c) => c.name);
+    this.factor = now < this.catchUpEnds ? policy.budgets.catchUp.factor : 1;
+    this.build(now);
+    this.observe = new TokenBucket(policy.budgets.observeCpuMsPerSec, policy.budgets.observeCpuMsPerSec, now);
+  }
+
+  /** Whether the catch-up budgets hold at `now`. */
+  catchingUp(now: number): boolean {
+    return this.factor > 1 && now < this.catchUpEnds;
+  }
+
+  /** The collapse buckets at the current factor. */
+  private build(now: number): void {
     const shares = new Map<string, number>();
-    for (const c of policy.classes) if (c.budgetShare !== undefined) shares.set(c.name, c.budgetShare);
-    const b = policy.budgets;
-    this.collapses = new SharedBudget(b.collapsesPerSec, shares, now);
-    this.collapseMs = new SharedBudget(b.cpuMsPerSec, shares, now);
-    this.observe = new TokenBucket(b.observeCpuMsPerSec, b.observeCpuMsPerSec, now);
+    for (const c of this.policy.classes) if (c.budgetShare !== undefined) shares.set(c.name, c.budgetShare);
+    const b = this.policy.budgets;
+    this.collapses = new SharedBudget(b.collapsesPerSec * this.factor, shares, now);
+    this.collapseMs = new SharedBudget(b.cpuMsPerSec * this.factor, shares, now);
     this.perProcess.clear();
+  }
+
+  /** Ends the catch-up window once its time is over: the steady budgets from then on. */
+  private tick(now: number): void {
+    if (this.factor > 1 && now >= this.catchUpEnds) {
+      this.factor = 1;
+      this.build(now);
+    }
   }
 
   /** Whether one more collapse of a process of `cls` fits every budget now. */
   mayCollapse(now: number, cls: PolicyClass, pid: number): boolean {
+    this.tick(now);
     return this.collapses.available(now, cls.name) >= 1 && this.collapseMs.available(now, cls.name) > 0 && this.processBucket(cls, pid, now).available(now) >= 1;
   }
 
   /** Whether no class could collapse anything now (every collapse or collapse-time budget is spent). */
   exhausted(now: number): boolean {
+    this.tick(now);
     return this.classNames.every((cls) => this.collapses.available(now, cls) < 1 || this.collapseMs.available(now, cls) <= 0);
   }
 
   /** Takes one collapse from the class's and the process's budgets (after mayCollapse said yes). */
   takeCollapse(now: number, cls: PolicyClass, pid: number): void {
+    this.tick(now);
     this.collapses.take(now, cls.name, 1);
     this.processBucket(cls, pid, now).take(now, 1);
   }
 
   /** Charges the time a collapse (or migration) took to the class. */
   chargeCollapseMs(now: number, cls: string, ms: number): void {
+    this.tick(now);
     this.collapseMs.charge(now, cls, ms);
   }
 
@@ -73,11 +106,12 @@ export class PolicyBudgets {
 
   /** What is left of each budget now, as shares of one second's worth (for metrics). */
   levels(now: number): { collapses: number; collapseMs: number; observe: number } {
+    this.tick(now);
     const b = this.policy.budgets;
     const ratio = (x: number, of: number): number => (of > 0 ? x / of : 0);
     return {
-      collapses: ratio(this.collapses.total(now), b.collapsesPerSec),
-      collapseMs: ratio(this.collapseMs.total(now), b.cpuMsPerSec),
+      collapses: ratio(this.collapses.total(now), b.collapsesPerSec * this.factor),
+      collapseMs: ratio(this.collapseMs.total(now), b.cpuMsPerSec * this.factor),
       observe: ratio(this.observe.available(now), b.observeCpuMsPerSec),
     };
   }
@@ -90,7 +124,7 @@ export class PolicyBudgets {
   private processBucket(cls: PolicyClass, pid: number, now: number): TokenBucket {
     let b = this.perProcess.get(pid);
     if (b === undefined) {
-      const rate = cls.eligibility.maxCollapsesPerSecPerProcess;
+      const rate = cls.eligibility.maxCollapsesPerSecPerProcess * this.factor;
       this.perProcess.set(pid, (b = new TokenBucket(rate, Math.max(1, rate), now)));
     }
     return b;

@@ -1,6 +1,7 @@
 // The policy's budgets: class reserves of the collapse budget, the per-process cap, the collapse-time
 // budget going into debt, the observation budget as a number of inspections, exhaustion, the levels the
-// metrics show, and a reload that builds every bucket anew.
+// metrics show, a reload that builds every bucket anew, and the catch-up window at start. The tests of
+// the steady budgets turn the catch-up window off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -8,7 +9,7 @@ import { parsePolicy } from '../../../daemon/config/policy.js';
 import type { Policy, PolicyClass } from '../../../daemon/config/policy-schema.js';
 import { PolicyBudgets } from '../../../daemon/decide/policy-budgets.js';
 
-function policyOf(budgets: string, dbShare = '', perProcess = '100/s'): Policy {
+function policyOf(budgets: string, dbShare = '', perProcess = '100/s', catchUp = '{ duration: 0s }'): Policy {
   return parsePolicy(
     `version: 1
 classes:
@@ -19,7 +20,7 @@ classes:
   - name: web
     match: {}
     eligibility: { maxCollapsesPerSecPerProcess: ${perProcess} }
-budgets: ${budgets}
+budgets: ${budgets.replace(/}\s*$/, `${budgets.trim() === '{}' ? '' : ','} catchUp: ${catchUp} }`)}
 `,
     'p.yaml',
   );
@@ -136,4 +137,32 @@ test('property: exhausted() says exactly that no class could collapse for a proc
       return true;
     }),
   );
+});
+
+test('for catchUp.duration after the start every collapse budget is catchUp.factor times higher, then steady', () => {
+  const p = policyOf('{ collapsesPerSec: 10/s, cpuMsPerSec: 50 }', '', '2/s', '{ duration: 30s, factor: 8 }');
+  const b = new PolicyBudgets(p, 0);
+  const web = cls(p, 'web');
+  assert.equal(drain(b, 0, web, 1000, 1000), 80, 'ten per second × 8: one catch-up second\'s worth at once');
+  assert.equal(drain(b, 1000, web, 2000, 1000), 80, 'refilled at the catch-up rate');
+  let one = 0;
+  while (b.mayCollapse(2000, web, 7)) {
+    b.takeCollapse(2000, web, 7);
+    one++;
+  }
+  assert.equal(one, 16, 'the per-process cap is 2/s × 8');
+  b.chargeCollapseMs(2000, 'web', 399);
+  assert.equal(b.mayCollapse(2000, web, 3000), true, '400 ms of collapse time per second meanwhile');
+  b.chargeCollapseMs(2000, 'web', 2);
+  assert.equal(b.mayCollapse(2000, web, 3000), false);
+  assert.equal(b.catchingUp(29_999), true);
+  assert.equal(drain(b, 30_000, web, 4000, 1000), 10, 'after 30 s: the steady ten per second');
+  assert.equal(b.catchingUp(30_000), false);
+  b.reconfigure(p, 31_000);
+  assert.equal(drain(b, 31_000, web, 5000, 1000), 10, 'a reload does not start the window again');
+});
+
+test('the shipped default: 16 times the budgets for the first 30 s', () => {
+  const p = parsePolicy('version: 1\nclasses: [{ name: all, match: {} }]\n', 'p.yaml');
+  assert.deepEqual(p.budgets.catchUp, { duration: 30_000, factor: 16 });
 });
