@@ -1,6 +1,6 @@
 /**
  * Helpers shared by the collapse tests (khugepaged and MADV_COLLAPSE selftest ports, the observed 6.18
- * results, and the real-kernel agreement test). They play the part of the selftests' vm_util.c and
+ * results, and the workload agent's simulated twin). They play the part of the selftests' vm_util.c and
  * thp_settings.c: map an aligned region, fill it with a recognisable value per page and validate it,
  * read AnonHugePages and Swap of a VMA from /proc/PID/smaps, read counters, push and pop THP settings,
  * and wait for khugepaged's full scans as wait_for_scan() does — on simulated time, with a bound.
@@ -127,7 +127,7 @@ export function writePages(k: SimKernel, pid: number, addr: number, pages: numbe
 }
 
 /**
- * The probe's table_kept_by_neighbour: the region's first page is split off, written (before the split
+ * The differential test's table-kept cases: the region's first page is split off, written (before the split
  * when `anonVma`, so the region's VMA has an anon_vma; after it otherwise) and unmapped while the rest of
  * the region keeps the PTE table, then mapped again at the same place, merging back into one VMA.
  */
@@ -196,7 +196,7 @@ export function pagePresent(k: SimKernel, pid: number, addr: number): boolean {
 
 /**
  * Whether the 2 MiB at addr is backed by one huge page: the 512 pagemap PFNs present and contiguous from a
- * 512-aligned head that /proc/kpageflags marks COMPOUND_HEAD and THP — what the real-kernel probe checks.
+ * 512-aligned head that /proc/kpageflags marks COMPOUND_HEAD and THP — what the real-kernel workload agent checks.
  */
 export function regionIsHuge(k: SimKernel, pid: number, addr: number): boolean {
   const entries = pagemap(k, pid, addr, HPAGE_PMD_NR);
@@ -208,7 +208,7 @@ export function regionIsHuge(k: SimKernel, pid: number, addr: number): boolean {
   return (flags & KPF_THP) !== 0n && (flags & KPF_COMPOUND_HEAD) !== 0n;
 }
 
-/** regionIsHuge for n consecutive regions, as 0/1 (the probe's `huge` array). */
+/** regionIsHuge for n consecutive regions, as 0/1 (the workload agent's `huge` array). */
 export function hugeRegions(k: SimKernel, pid: number, base: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => (regionIsHuge(k, pid, base + i * HPAGE_PMD_SIZE) ? 1 : 0));
 }

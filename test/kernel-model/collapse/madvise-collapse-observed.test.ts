@@ -4,7 +4,7 @@
  * rules they rest on (range rounding, the continue/abort table with the walk stopping at the first VMA that
  * fails, the last failure's errno, what MADV_COLLAPSE ignores and obeys) and the counters of section 2 that
  * must and must not move. Most of these are also run against the real kernel by
- * test/real-kernel/collapse-agreement.test.ts.
+ * test/real-kernel/differential.test.ts.
  *
  * The madvise contract: `madvise` returns 0, or throws SyscallError with the errno.
  * Regions are 2 MiB-aligned; "huge" is checked per region through pagemap + kpageflags, and per VMA
