@@ -46,7 +46,7 @@ classes:
     match: { comm: ['vm*'] }
     numa: allow-remote
     eligibility: { maxCollapsesPerSecPerProcess: 1000/s }
-budgets: { collapsesPerSec: ${o.collapsesPerSec ?? '1000/s'}, cpuMsPerSec: 1000 }
+budgets: { collapsesPerSec: ${o.collapsesPerSec ?? '1000/s'}, cpuMsPerSec: 1000, catchUp: { duration: 0s } }
 ${o.guards ?? ''}
 `,
     'p.yaml',

@@ -67,7 +67,7 @@ killSwitch: ${o.killSwitch ?? false}
 classes:
   - name: db
     match: { comm: ['db*'] }
-budgets: { collapsesPerSec: ${o.collapsesPerSec ?? '1/s'}, observeCpuMsPerSec: ${o.observeCpuMsPerSec ?? 10} }
+budgets: { collapsesPerSec: ${o.collapsesPerSec ?? '1/s'}, observeCpuMsPerSec: ${o.observeCpuMsPerSec ?? 10}, catchUp: { duration: 0s } }
 pacing: { interval: 1s, minInterval: 1s, maxInterval: 8s }
 schedules: { fullRescan: '${FULL_RESCAN}', summary: '${SUMMARY}' }
 kernelSettings: {}
@@ -332,7 +332,8 @@ test('on the simulated kernel, built as `run --kernel sim` builds it: the produc
   assert.equal(daemon.totals.collapsed, 32, `every region of the hot 64 MiB: ${JSON.stringify(daemon.totals)}`);
   assert.equal(Number(huge), daemon.totals.collapsedBytes / 1024, 'what the daemon counts is what the kernel shows');
   const cycles = daemon.totals.cycles;
-  assert.ok(cycles >= 10, `${cycles} cycles`);
+  // The catch-up budgets collapse it all within seconds; the idle cycles after that back off.
+  assert.ok(cycles >= 5, `${cycles} cycles`);
   port.scheduler.runUntil(40_000);
   assert.equal(daemon.totals.cycles, cycles, 'no cycle after stop');
 });
