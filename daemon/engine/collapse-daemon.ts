@@ -32,6 +32,7 @@ import { Planner, type PlannedCollapse, type PolicyRanker, type RegionReader } f
 import type { ProcessView } from '../decide/candidate.js';
 import { INSPECTION_MS_PRIOR, PolicyBudgets } from '../decide/policy-budgets.js';
 import { KernelPort } from '../kernel-port/kernel-port.js';
+import { LoopHeartbeat } from '../lifecycle/loop-heartbeat.js';
 import type { ManagedService } from '../lifecycle/managed-service.js';
 import { ProcessTable, type TrackedProcess } from '../observe/process-table.js';
 import { Clock } from '../schedule/clock.js';
@@ -112,6 +113,7 @@ export class CollapseDaemon implements ManagedService {
     @inject(DaemonOptions) private readonly options: DaemonOptions,
     @inject(DaemonParts) parts: DaemonParts,
     @inject(LoggerFactory) loggers: LoggerFactory,
+    @inject(LoopHeartbeat) private readonly heartbeat: LoopHeartbeat,
   ) {
     this.log = loggers.forClass('engine', 'CollapseDaemon');
     this.policy = store.current;
@@ -136,7 +138,10 @@ export class CollapseDaemon implements ManagedService {
   }
 
   onStart(): void {
-    const cycles$ = defer(() => this.cycle()).pipe(
+    const cycles$ = defer(() => {
+      this.heartbeat.cycleStarted();
+      return this.cycle();
+    }).pipe(
       // A cycle that fails (a kernel port that throws what it should not, a bug) is logged and the
       // loop goes on: the daemon outlives any one cycle. Its state is what the cycle left.
       catchError((error: unknown) => {
@@ -144,6 +149,9 @@ export class CollapseDaemon implements ManagedService {
         this.pacer.recordIdle();
         return of(undefined);
       }),
+      // Every cycle, failed or not, ends with a beat: the watchdog (lifecycle/sd-notify.ts) tells a
+      // live loop from a hung one by these.
+      tap(() => this.heartbeat.cycleEnded({ cycle: this.cycleNo, nextIntervalMs: this.pacer.intervalMs, processes: this.table.size, collapsed: this.totals.collapsed })),
       repeat(this.options.once ? { count: 1 } : { delay: () => timer(this.pacer.intervalMs, this.clock.scheduler) }),
     );
     const policy$ = this.store.changes$.pipe(skip(1), tap((p) => this.reconfigure(p)));

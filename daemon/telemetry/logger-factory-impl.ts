@@ -4,13 +4,15 @@ import { inject, injectable } from 'inversify';
 import winston, { type Logger } from 'winston';
 import { DaemonOptions } from '../config/daemon-options.js';
 import type { LoggerFactory } from './logger-factory.js';
+import { journalFormat, stderrIsJournal } from './journal-stream.js';
 import { RotatingFileStream } from './rotating-file.js';
 
 /**
  * winston-backed {@link LoggerFactory}. With a log file, every line is one JSON object (for `uhugepaged
  * tune` and log shippers), written through a {@link RotatingFileStream} (`logMaxBytes`, `logMaxFiles`);
- * on stderr, lines are `time level [area:Class] message {fields}`, which journald and a terminal both
- * read well.
+ * on stderr, lines are `time level [area:Class] message {fields}` for a terminal, or, when stderr is
+ * the systemd journal (JOURNAL_STREAM), `<N>[area:Class] message {fields}`: the journal reads the
+ * priority from `<N>` and stamps the time itself (journal-stream.ts).
  */
 @injectable()
 export class LoggerFactoryImpl implements LoggerFactory {
@@ -24,7 +26,7 @@ export class LoggerFactoryImpl implements LoggerFactory {
       : undefined;
     const transport = this.file
       ? new winston.transports.Stream({ stream: this.file, format: winston.format.json() })
-      : new winston.transports.Stream({ stream: process.stderr, format: humanFormat });
+      : new winston.transports.Stream({ stream: process.stderr, format: stderrIsJournal(process.env) ? journalFormat : humanFormat });
     this.root = winston.createLogger({
       level: options.logLevel,
       format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true })),
