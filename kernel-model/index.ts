@@ -11,5 +11,6 @@ export type { Advice } from './mm/madvise.js';
 export type { MovePagesFlags } from './mm/migrate-syscalls.js';
 export type { AccessStreamSpec, AccessPattern } from './workload/access-pattern.js';
 export type { PerfCounters } from './workload/streams.js';
+export { FaultLatency } from './mm/fault-latency.js';
 export type { DamonAttrs, DamonRegion } from './workload/damon.js';
 export { PIDFD_SELF_THREAD, PIDFD_SELF_THREAD_GROUP, type Iovec } from './mm/pidfd.js';

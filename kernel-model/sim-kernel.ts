@@ -5,6 +5,7 @@
  * itself (a caller pid that never existed, a negative length) throws TypeError or RangeError.
  */
 import { PAGE_SIZE } from './mm/constants.js';
+import { FaultLatency } from './mm/fault-latency.js';
 import { copyProcess } from './mm/fork.js';
 import type { Mempolicy } from './mm/mempolicy.js';
 import { defaultPolicy } from './mm/mempolicy.js';
@@ -332,6 +333,14 @@ export class SimKernel {
   perfCounters(pid: number): PerfCounters {
     this.anyTask(pid, 'perfCounters');
     return this.kernel.streams.counters(pid);
+  }
+
+  /**
+   * The latencies of a process's page faults so far (a copy): kernel time plus swap-in and memcg-throttle
+   * waits per fault, in a log-scale histogram (`quantileUs(0.99)`; `since(earlier)` for an interval).
+   */
+  faultLatency(pid: number): FaultLatency {
+    return this.anyTask(pid, 'faultLatency').faultLatency?.copy() ?? new FaultLatency();
   }
 
   /** Starts DAMON monitoring of a process's address space (one kdamond per process). */

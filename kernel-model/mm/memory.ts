@@ -81,6 +81,15 @@ export class Memory {
    * `content` is the value written (ignored for reads). Charges the task; returns the outcome.
    */
   access(task: Task, vma: Vma, addr: number, write: boolean, content: number): FaultResult {
+    const before = task.faultClockMs();
+    const r = this.accessPage(task, vma, addr, write, content);
+    // An access that took time was a fault (a present page's hit costs the kernel nothing).
+    const took = task.faultClockMs() - before;
+    if (took > 0) task.recordFault(took);
+    return r;
+  }
+
+  private accessPage(task: Task, vma: Vma, addr: number, write: boolean, content: number): FaultResult {
     const k = this.k;
     if (k.numaBalancing.nrMarked > 0) k.numaBalancing.hintFault(task, addr);
     const pmdIdx = pmdIndexOf(addr);
@@ -192,6 +201,7 @@ export class Memory {
     k.memcg.countTaskEvent(task, MemcgEvent.pgfault, got);
     k.memcg.chargeBulk(task, this.bulk, got);
     task.chargeSys(got * Cost.fault4k);
+    task.recordFault(Cost.fault4k, got);
     for (const zone of k.zones) if (zone.nrFree < zone.wmark(WMARK_LOW)) k.vmscan.wakeKswapd(zone.node, 0);
     return a + got * PAGE_SIZE;
   }

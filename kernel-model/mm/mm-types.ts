@@ -3,6 +3,7 @@
  * to what huge pages depend on). VMAs are few per process and are plain objects; per-page state lives in
  * the page tables (pgtable.ts) and the frame arrays (page-flags.ts).
  */
+import { FaultLatency } from './fault-latency.js';
 import type { Mempolicy } from './mempolicy.js';
 
 /** VMA flag bits (the model's own numbering; smaps prints Linux's two-letter names). */
@@ -190,6 +191,8 @@ export class Task {
   alive = true;
   /** The task's open file descriptors (pidfds): fd → target pid. */
   readonly fds = new Map<number, number>();
+  /** Latencies of its page faults (made on its first fault). */
+  faultLatency: FaultLatency | undefined;
 
   constructor(
     readonly pid: number,
@@ -222,5 +225,15 @@ export class Task {
 
   hasCap(cap: string): boolean {
     return this.caps.has(cap);
+  }
+
+  /** The time a fault can take from the task: kernel time, and the waits of swap-in and the memcg throttle (ms). */
+  faultClockMs(): number {
+    return this.stimeMs + this.stallMs[StallCause.swapIn] + this.stallMs[StallCause.memcgThrottle];
+  }
+
+  /** Records `count` page faults that took `ms` each. */
+  recordFault(ms: number, count = 1): void {
+    (this.faultLatency ??= new FaultLatency()).add(ms, count);
   }
 }

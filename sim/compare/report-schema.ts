@@ -32,8 +32,9 @@ export interface ArmMetrics {
   /** Share of hot THP-mapped memory on another node than its process's. */
   remoteThpFraction: number;
   /**
-   * 99th percentile of page-fault latency, µs; null while the model keeps no per-fault latencies (it
-   * keeps stall totals per cause only), never a guess.
+   * 99th percentile of the workload processes' page-fault latencies, µs (kernel time plus swap-in and
+   * memcg-throttle waits per fault, from the model's per-task histograms); null where no fault was
+   * measured (the oracle, which makes none).
    */
   faultLatencyP99Us: number | null;
   collapses: CollapseCounts;
@@ -45,7 +46,7 @@ export interface ArmMetrics {
   throughputRelByWorkload: Record<string, number>;
   /** Share of each workload's hot THP-mapped memory on another node than its process's (time-averaged). */
   remoteThpFractionByWorkload: Record<string, number>;
-  /** Median page-fault latency, µs; null for the same reason as faultLatencyP99Us. */
+  /** Median page-fault latency, µs; null as faultLatencyP99Us. */
   faultLatencyP50Us: number | null;
   /** The CPU time behind collapseCpuMs and scanCpuMs, ms. */
   cpuMs: { khugepaged: number; daemonObserve: number; daemonAct: number; kcompactd: number };

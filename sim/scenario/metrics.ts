@@ -13,7 +13,7 @@
  *   throttle, NUMA hinting and migration (collapse stalls are counted apart).
  * Everything except the wall-clock speed is a deterministic function of the scenario and the seed.
  */
-import type { SimKernel, StallTimes } from '../../kernel-model/index.js';
+import { FaultLatency, type SimKernel, type StallTimes } from '../../kernel-model/index.js';
 import { hotMemory } from '../../kernel-model/evaluation.js';
 import { parseKeyValueKb, parseSmapsRollup, parseStatus, parseVmstat } from '../../daemon/kernel-port/procfs-parsers.js';
 import type { ScenarioRun } from './runner.js';
@@ -91,6 +91,8 @@ export interface MachineMetrics {
   remoteThpShare: number;
   mmuOverheadPct: number;
   speedVs4k: number;
+  /** Median and 99th percentile of the workload processes' page-fault latencies, µs (null: no fault). */
+  faultLatencyUs: { p50: number | null; p99: number | null };
 }
 
 /** One point of the time series. */
@@ -118,7 +120,7 @@ interface Acc {
   remote: number;
   lastHot: number;
   lastCovered: number;
-  final?: { rss: number; anonHuge: number; stalls: StallTimes; cpuMs: number; perf: { accesses: number; cycles: number; walkCycles: number; baselineCycles: number } };
+  final?: { rss: number; anonHuge: number; stalls: StallTimes; cpuMs: number; perf: { accesses: number; cycles: number; walkCycles: number; baselineCycles: number }; faults: FaultLatency };
 }
 
 const STALLS_OF_FAULTS: (keyof StallTimes)[] = ['directReclaim', 'directCompaction', 'swapIn', 'memcgThrottle', 'numaHint', 'migration'];
@@ -189,6 +191,7 @@ export class MetricsRecorder {
       stalls: sim.stallTime(pid),
       cpuMs: cpuOf(sim, pid),
       perf: sim.perfCounters(pid),
+      faults: sim.faultLatency(pid),
     };
   }
 
@@ -241,6 +244,8 @@ export class MetricsRecorder {
       perfWalk += a.final.perf.walkCycles;
       perfBase += a.final.perf.baselineCycles;
     }
+    const faults = new FaultLatency();
+    for (const a of this.acc.values()) if (a.final) faults.merge(a.final.faults);
     const allHot = [...this.acc.values()].reduce((s, a) => s + a.hot, 0);
     const allCovered = [...this.acc.values()].reduce((s, a) => s + a.covered, 0);
     const allRemote = [...this.acc.values()].reduce((s, a) => s + a.remote, 0);
@@ -259,6 +264,7 @@ export class MetricsRecorder {
       remoteThpShare: ratio(allRemote, allCovered),
       mmuOverheadPct: 100 * ratio(perfWalk, perfCycles),
       speedVs4k: perfCycles > 0 ? perfBase / perfCycles : 1,
+      faultLatencyUs: { p50: faults.quantileUs(0.5), p99: faults.quantileUs(0.99) },
     };
     return { processes, workloads, machine, series: this.series };
   }
