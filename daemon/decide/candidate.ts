@@ -6,6 +6,7 @@
  * Linux kernel offers.
  */
 import type { PolicyClass } from '../config/policy-schema.js';
+import type { CgroupHierarchy } from './classes.js';
 
 /** Pages of 4 KiB in a 2 MiB region. */
 export const PAGES_PER_REGION = 512;
@@ -36,7 +37,9 @@ export interface ProcessView {
   readonly pid: number;
   readonly comm: string;
   readonly cls: PolicyClass;
+  /** Its memory cgroup, a path in `cgroupHierarchy` (classes.ts). */
   readonly cgroup: string;
+  readonly cgroupHierarchy: CgroupHierarchy;
   /** The node the process runs on (from the CPU it last ran on). */
   readonly homeNode: number;
   /** Resident anonymous bytes (smaps_rollup Anonymous). */

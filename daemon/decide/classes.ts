@@ -5,7 +5,9 @@
  * uid, pid), and a match when every field it gives is; `{}` takes every process.
  *
  * What a process is comes from the files a real kernel shows: `/proc/PID/status` (Name, the real Uid)
- * and `/proc/PID/cgroup` (the unified hierarchy's path, or on a v1 host the memory controller's).
+ * and `/proc/PID/cgroup`: the memory controller's cgroup — its v1 hierarchy's path where the host mounts
+ * the controller there (v1 and hybrid hosts), the unified hierarchy's path otherwise — and which of the
+ * two it is, since the memory files differ (guards.ts).
  */
 import type { PolicyClass } from '../config/policy-schema.js';
 import type { KernelPort } from '../kernel-port/kernel-port.js';
@@ -16,8 +18,13 @@ export interface ProcessIdentity {
   readonly pid: number;
   readonly comm: string;
   readonly uid: number;
+  /** The process's memory cgroup, as a path in `cgroupHierarchy`. */
   readonly cgroup: string;
+  readonly cgroupHierarchy: CgroupHierarchy;
 }
+
+/** Which cgroup hierarchy a path is in: cgroup v1's memory controller, or the unified (v2) hierarchy. */
+export type CgroupHierarchy = 'v1' | 'v2';
 
 type Match = PolicyClass['match'];
 
@@ -82,5 +89,8 @@ export function readIdentity(port: KernelPort, pid: number): ProcessIdentity {
   const status = parseStatus(port.readFile(`/proc/${pid}/status`));
   const uid = Number((status.fields.get('Uid') ?? '').split(/\s+/)[0]);
   const cgroups = parseProcCgroup(port.readFile(`/proc/${pid}/cgroup`));
-  return { pid, comm: status.name, uid: Number.isInteger(uid) ? uid : -1, cgroup: cgroups.unified ?? cgroups.v1.get('memory') ?? '/' };
+  // A controller is bound to one hierarchy: when v1 has memory, the unified one does not.
+  const v1Memory = cgroups.v1.get('memory');
+  const memcg = v1Memory !== undefined ? { cgroup: v1Memory, cgroupHierarchy: 'v1' as const } : { cgroup: cgroups.unified ?? '/', cgroupHierarchy: 'v2' as const };
+  return { pid, comm: status.name, uid: Number.isInteger(uid) ? uid : -1, ...memcg };
 }

@@ -14,15 +14,26 @@
  *   global     /proc/pressure/memory `some` avg10 above `maxPsiMemorySome`, or direct compaction
  *              stalls (`compact_stall` in /proc/vmstat) faster than `maxCompactStallsPerSec` since the
  *              previous reading, less the stalls the daemon's own collapse attempts can account for
- *   per cgroup memory.current within `memcgHeadroom` of memory.max (cgroup v2 files)
+ *   per cgroup memory.current within `memcgHeadroom` of memory.max (cgroup v2), memory.usage_in_bytes
+ *              within it of memory.limit_in_bytes (the v1 memory controller)
  *
  * `read` takes one reading through the kernel port at the caller's time; the verdicts are then pure.
  */
 import type { Policy } from '../config/policy-schema.js';
+import type { CgroupHierarchy } from './classes.js';
 import { KernelPortError, type KernelPort } from '../kernel-port/kernel-port.js';
 import { parseBuddyinfo, parseCgroupLimit, parseKeyValueKb, parsePressure, parseVmstat } from '../kernel-port/procfs-parsers.js';
 
 export type GuardPolicy = Policy['guards'];
+
+/**
+ * Where each hierarchy keeps a memory cgroup's limit and usage: v2 under the unified mount, v1 under the
+ * memory controller's conventional mount point (systemd and the distributions mount it there).
+ */
+const MEMCG_FILES: Readonly<Record<CgroupHierarchy, { mount: string; limit: string; usage: string }>> = {
+  v2: { mount: '/sys/fs/cgroup', limit: 'memory.max', usage: 'memory.current' },
+  v1: { mount: '/sys/fs/cgroup/memory', limit: 'memory.limit_in_bytes', usage: 'memory.usage_in_bytes' },
+};
 
 /** Order of a 2 MiB block of 4 KiB pages. */
 const HUGE_ORDER = 9;
@@ -108,19 +119,20 @@ export class Guards {
   }
 
   /**
-   * Whether the cgroup has headroom: memory.current at least `memcgHeadroom` of memory.max below it
+   * Whether the memory cgroup has headroom: its usage at least `memcgHeadroom` of its limit below it
    * (always, for a cgroup without a limit or the root). Read when asked: only candidates' cgroups are.
    */
-  cgroupHasHeadroom(cgroup: string): boolean {
+  cgroupHasHeadroom(cgroup: string, hierarchy: CgroupHierarchy = 'v2'): boolean {
     if (cgroup === '/') return true;
-    const dir = `/sys/fs/cgroup${cgroup}`;
+    const files = MEMCG_FILES[hierarchy];
+    const dir = `${files.mount}${cgroup}`;
     try {
-      const max = parseCgroupLimit(this.port.readFile(`${dir}/memory.max`));
+      const max = parseCgroupLimit(this.port.readFile(`${dir}/${files.limit}`));
       if (!Number.isFinite(max)) return true;
-      const current = parseCgroupLimit(this.port.readFile(`${dir}/memory.current`));
+      const current = parseCgroupLimit(this.port.readFile(`${dir}/${files.usage}`));
       return max - current >= this.policy.memcgHeadroom * max;
     } catch (e) {
-      // A cgroup that vanished, or a host without the v2 files: no limit the daemon can see.
+      // A cgroup that vanished, or a host without these files: no limit the daemon can see.
       if (e instanceof KernelPortError) return true;
       throw e;
     }

@@ -110,7 +110,7 @@ export function candidatesOf(processes: readonly TrackedProcess[]): { views: Pro
     }
     if (hot === 0) continue;
     const view: ProcessView = {
-      pid: p.pid, comm: p.identity.comm, cls, cgroup: p.identity.cgroup, homeNode: p.homeNode,
+      pid: p.pid, comm: p.identity.comm, cls, cgroup: p.identity.cgroup, cgroupHierarchy: p.identity.cgroupHierarchy, homeNode: p.homeNode,
       anonBytes: p.anonBytes, hugeBytes: p.hugeBytes, hotBytes: hot, hotHugeBytes: Math.min(hotHuge, p.hugeBytes), smallPageAccessesPerSec: smallAccesses,
     };
     views.push(view);
@@ -269,7 +269,7 @@ export class Planner {
         continue;
       }
       let room = headroom.get(c.process.cgroup);
-      if (room === undefined) headroom.set(c.process.cgroup, (room = guards.cgroupHasHeadroom(c.process.cgroup)));
+      if (room === undefined) headroom.set(c.process.cgroup, (room = guards.cgroupHasHeadroom(c.process.cgroup, c.process.cgroupHierarchy)));
       if (!room) {
         skip('cgroup-near-limit', NODE_RECHECK_MS);
         continue;

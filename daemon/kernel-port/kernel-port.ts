@@ -19,7 +19,7 @@ export class KernelPortError extends Error {
   constructor(
     readonly errno: string,
     readonly call: string,
-    detail?: string,
+    readonly detail?: string,
   ) {
     super(`${call}: ${errno}${detail ? ` (${detail})` : ''}`);
     this.name = 'KernelPortError';

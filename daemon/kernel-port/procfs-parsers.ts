@@ -122,13 +122,24 @@ export function parseFlatKeyed(text: string, kind = 'flat-keyed'): Map<string, n
   return values;
 }
 
-/** A cgroup v2 single-value limit (memory.max, memory.high, memory.current): bytes, or Infinity for `max`. */
+/**
+ * cgroup v1 has no `max`: an unlimited memory.limit_in_bytes shows PAGE_COUNTER_MAX pages in bytes
+ * (LONG_MAX rounded down to a page, about 2^63). Anything from 2^62 bytes (4 EiB) up is read as that.
+ */
+export const CGROUP_V1_UNLIMITED = 2 ** 62;
+
+/**
+ * A cgroup memory value, either hierarchy: v2's memory.max, memory.high, memory.current, v1's
+ * memory.limit_in_bytes, memory.usage_in_bytes. Bytes, or Infinity for v2's `max` and v1's unlimited.
+ */
 export function parseCgroupLimit(text: string, kind = 'cgroup limit'): number {
   const lines = contentLines(text);
   if (lines.length !== 1) throw new ProcfsParseError(kind, lines[1]?.n ?? 1, lines[1]?.text ?? '', 'expected one line');
   const at = lines[0];
   const m = match(kind, at, /^(max|\d+)$/, '"max" or a byte count');
-  return m[1] === 'max' ? Infinity : int(kind, at, m[1]);
+  if (m[1] === 'max') return Infinity;
+  const bytes = int(kind, at, m[1]);
+  return bytes >= CGROUP_V1_UNLIMITED ? Infinity : bytes;
 }
 
 /** cgroup.procs: the pids, one a line. */

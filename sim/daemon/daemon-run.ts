@@ -15,14 +15,15 @@ import type { Container } from 'inversify';
 import { Application } from '../../daemon/lifecycle/application.js';
 import { buildContainer } from '../../daemon/container.js';
 import type { DaemonOptions } from '../../daemon/config/daemon-options.js';
-import { CollapseDaemon, type DaemonTotals } from '../../daemon/engine/collapse-daemon.js';
+import { CollapseDaemon } from '../../daemon/engine/collapse-daemon.js';
+import { formatDaemonTotals, type DaemonRunTotals } from '../../daemon/engine/daemon-summary.js';
 import { KernelPort, KernelPortError } from '../../daemon/kernel-port/kernel-port.js';
 import { LoggerFactory } from '../../daemon/telemetry/logger-factory.js';
 import { PolicyStore } from '../../daemon/config/policy-store.js';
 import { Clock } from '../../daemon/schedule/clock.js';
 import { ClockCronSource } from '../../daemon/schedule/clock-cron-source.js';
 import { CronSource } from '../../daemon/schedule/cron-source.js';
-import { formatBytes, formatDuration } from '../../daemon/config/units.js';
+import { formatDuration } from '../../daemon/config/units.js';
 import { SimKernelPort } from '../kernel-port/sim-kernel-port.js';
 import { MetricsRecorder } from '../scenario/metrics.js';
 import { ScenarioRun, type RunOptions } from '../scenario/runner.js';
@@ -46,7 +47,7 @@ export interface DaemonRunOptions extends RunOptions {
 
 export interface DaemonRunResult extends SimulationResult {
   /** What the daemon did over the run. */
-  readonly daemon: DaemonTotals & { readonly cpuMs: number; readonly policyFile: string; readonly dryRun: boolean };
+  readonly daemon: DaemonRunTotals;
   /** The kernel alone on the same scenario and seed, when asked for. */
   readonly baseline?: SimulationResult;
   /** The run stopped before the scenario's end (a signal, or --once). */
@@ -128,9 +129,7 @@ export function formatDaemonSummary(r: DaemonRunResult): string {
   const d = r.daemon;
   const out: string[] = [formatSummary(r, `uhugepaged${d.dryRun ? ' (dry run: no actions)' : ''} with policy ${d.policyFile}`)];
   out.push('');
-  const failed = Object.entries(d.failed).map(([errno, n]) => `${n} ${errno}`);
-  out.push(`uhugepaged: ${d.cycles} cycles; ${d.collapsed} regions collapsed (${formatBytes(d.collapsedBytes)})${d.migrated > 0 ? `, ${d.migrated} migrated first` : ''}${d.dryRunDecisions > 0 ? `, ${d.dryRunDecisions} dry-run decisions` : ''}; failed: ${failed.length > 0 ? failed.join(', ') : 'none'}`);
-  out.push(`uhugepaged CPU (simulated): ${Math.round(d.observeCpuMs)} ms observing and deciding, ${Math.round(d.actCpuMs)} ms acting; its own logic took ${(d.decideWallMs / Math.max(1, d.cycles)).toFixed(2)} ms of wall time per cycle`);
+  out.push(...formatDaemonTotals(d, 'simulated'));
   if (r.stoppedEarly) out.push(`stopped early, after ${formatDuration(r.durationMs)} of simulated time`);
   if (r.baseline) {
     const b = r.baseline.metrics.machine;

@@ -26,7 +26,7 @@ const facts: RegionFacts = { present: 512, none: 0, swapped: 0, shared: 0, huge:
 
 /** A planned collapse of region `i` of `pid`, with a score and (optionally) a migration first. */
 function planOf(pid: number, i: number, o: { score?: number; migrateTo?: number; collapse?: boolean } = {}): PlannedCollapse {
-  const process = { pid, comm: `db${pid}`, cls: db, cgroup: '/', homeNode: 0, anonBytes: 0, hugeBytes: 0, hotBytes: 0, hotHugeBytes: 0, smallPageAccessesPerSec: 0 };
+  const process = { pid, comm: `db${pid}`, cls: db, cgroup: '/', cgroupHierarchy: 'v2' as const, homeNode: 0, anonBytes: 0, hugeBytes: 0, hotBytes: 0, hotHugeBytes: 0, smallPageAccessesPerSec: 0 };
   const score = o.score ?? 1;
   return {
     candidate: { process, region: at(i), accessRate: 10, ageMs: 0, facts, targetNode: 0 },

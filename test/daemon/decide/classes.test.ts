@@ -26,7 +26,7 @@ const policy = parsePolicy(
   'p.yaml',
 );
 const m = new ClassMatcher(policy.classes);
-const proc = (over: Partial<ProcessIdentity>): ProcessIdentity => ({ pid: 100, comm: 'bash', uid: 1000, cgroup: '/', ...over });
+const proc = (over: Partial<ProcessIdentity>): ProcessIdentity => ({ pid: 100, comm: 'bash', uid: 1000, cgroup: '/', cgroupHierarchy: 'v2', ...over });
 const name = (p: ProcessIdentity): string | undefined => {
   const o = m.classify(p);
   return o === undefined ? undefined : `${o.cls.name}${o.excluded ? ' (excluded)' : ''}`;
@@ -66,7 +66,7 @@ test('identities come from /proc/PID/status and /proc/PID/cgroup', () => {
   sim.mkdir('/sys/fs/cgroup/batch');
   const pid = sim.spawn({ comm: 'redis-server', uid: 999, cgroup: '/batch' });
   const port = new SimKernelPort(sim);
-  assert.deepEqual(readIdentity(port, pid), { pid, comm: 'redis-server', uid: 999, cgroup: '/batch' });
+  assert.deepEqual(readIdentity(port, pid), { pid, comm: 'redis-server', uid: 999, cgroup: '/batch', cgroupHierarchy: 'v2' });
 });
 
 test('/proc/PID/cgroup of v2, v1 and hybrid hosts', () => {

@@ -69,7 +69,7 @@ function trackedOf(policy: Policy, spec: ProcSpec): TrackedProcess {
   hot.update(regions, SAMPLING_ATTRS, 0);
   const comm = `${spec.cls}${spec.pid}`;
   return {
-    pid: spec.pid, identity: { pid: spec.pid, comm, uid: 0, cgroup: '/' }, outcome: { cls, excluded: false }, hot, sampling: true,
+    pid: spec.pid, identity: { pid: spec.pid, comm, uid: 0, cgroup: '/', cgroupHierarchy: 'v2' }, outcome: { cls, excluded: false }, hot, sampling: true,
     anonBytes: 64 * REGION_BYTES, hugeBytes: 0, rollupAt: 0, sampledAt: 0, homeNode: spec.home ?? 0, sampledForBytes: 64 * REGION_BYTES,
   };
 }

@@ -54,6 +54,7 @@ const proc = (over: Partial<ProcessView> = {}): ProcessView => ({
   comm: 'app',
   cls: rest,
   cgroup: '/',
+  cgroupHierarchy: 'v2',
   homeNode: 0,
   anonBytes: 8 * GiB,
   hugeBytes: 0,
@@ -90,7 +91,7 @@ const anyProcess = fc
     hotHugeBytes: anyNumber,
     smallPageAccessesPerSec: anyNumber,
   })
-  .map(({ weighted, ...p }): ProcessView => ({ ...p, comm: 'x', cgroup: '/', cls: weighted ? db : rest }));
+  .map(({ weighted, ...p }): ProcessView => ({ ...p, comm: 'x', cgroup: '/', cgroupHierarchy: 'v2', cls: weighted ? db : rest }));
 const anyCandidate = fc
   .record({
     process: anyProcess,
