@@ -11,7 +11,8 @@ import { ConfigFileError } from '../daemon/config/config-file.js';
 import { loadPolicy } from '../daemon/config/policy.js';
 import { shippedPolicyFile } from '../daemon/config/policy-store.js';
 import type { DaemonOptions } from '../daemon/config/daemon-options.js';
-import { formatLinuxSummary, runOnLinux } from '../daemon/lifecycle/linux-run.js';
+import { formatLinuxSummary, PreflightRefused, runOnLinux } from '../daemon/lifecycle/linux-run.js';
+import { PREFLIGHT_REFUSED_EXIT } from '../daemon/lifecycle/preflight.js';
 import { formatDaemonSummary, runWithDaemon } from '../sim/daemon/daemon-run.js';
 import { loadScenario, ScenarioError } from '../sim/scenario/load.js';
 import { resolveShipped } from '../sim/package-files.js';
@@ -85,6 +86,10 @@ async function runLinux(opts: RunOptions, cmd: Command, daemon: Partial<DaemonOp
     });
     process.stdout.write(`${formatLinuxSummary(result)}\n`);
     if (opts.json !== undefined) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
+  } catch (e) {
+    if (!(e instanceof PreflightRefused)) throw e;
+    process.stderr.write(`uhugepaged: ${e.message}\n`);
+    process.exitCode = PREFLIGHT_REFUSED_EXIT;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

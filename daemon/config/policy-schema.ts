@@ -83,7 +83,7 @@ const Budgets = z
     catchUp: z
       .strictObject({
         duration: Duration.prefault('30s').describe('How long after the daemon starts the catch-up budgets hold (0: none).'),
-        factor: z.number().min(1).max(100).prefault(16).describe('What the collapse budgets (collapses and collapse milliseconds per second, and each class\'s per-process rate) are multiplied by meanwhile.'),
+        factor: z.number().min(1).max(100).prefault(16).describe('What the budgets (collapses and collapse milliseconds per second, each class\'s per-process rate, and the observation budget) are multiplied by meanwhile.'),
       })
       .prefault({})
       .describe('A backlog at start: the hot memory that went without huge pages before the daemon ran is worked off at a higher rate, then the budgets fall back to their steady values.'),

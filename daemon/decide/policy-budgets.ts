@@ -8,9 +8,11 @@
  *   observing   `budgets.observeCpuMsPerSec`: the daemon's own CPU spent reading /proc, charged after
  *               each cycle, and spent on inspections of candidates before anything else.
  *
- * For `budgets.catchUp.duration` after the daemon starts, the collapse budgets (collapses, collapse ms,
- * per process) run at `factor` times their rates: the backlog of hot memory that went without huge pages
- * before the daemon ran is worked off in seconds rather than minutes, and then the steady budgets hold.
+ * For `budgets.catchUp.duration` after the daemon starts, the budgets (collapses, collapse ms, per
+ * process, observing) run at `factor` times their rates: the backlog of hot memory that went without huge
+ * pages before the daemon ran is worked off in seconds rather than minutes — including the first reading
+ * of every process on the host, which alone costs a real host several times the steady observation
+ * budget — and then the steady budgets hold.
  *
  * A reloaded policy builds the buckets anew (full), which is what an operator raising a budget expects;
  * a reload does not restart the catch-up window.
@@ -43,7 +45,6 @@ export class PolicyBudgets {
     this.classNames = policy.classes.map((c) => c.name);
     this.factor = now < this.catchUpEnds ? policy.budgets.catchUp.factor : 1;
     this.build(now);
-    this.observe = new TokenBucket(policy.budgets.observeCpuMsPerSec, policy.budgets.observeCpuMsPerSec, now);
   }
 
   /** Whether the catch-up budgets hold at `now`. */
@@ -51,13 +52,14 @@ export class PolicyBudgets {
     return this.factor > 1 && now < this.catchUpEnds;
   }
 
-  /** The collapse buckets at the current factor. */
+  /** The buckets at the current factor. */
   private build(now: number): void {
     const shares = new Map<string, number>();
     for (const c of this.policy.classes) if (c.budgetShare !== undefined) shares.set(c.name, c.budgetShare);
     const b = this.policy.budgets;
     this.collapses = new SharedBudget(b.collapsesPerSec * this.factor, shares, now);
     this.collapseMs = new SharedBudget(b.cpuMsPerSec * this.factor, shares, now);
+    this.observe = new TokenBucket(b.observeCpuMsPerSec * this.factor, b.observeCpuMsPerSec * this.factor, now);
     this.perProcess.clear();
   }
 
@@ -112,7 +114,7 @@ export class PolicyBudgets {
     return {
       collapses: ratio(this.collapses.total(now), b.collapsesPerSec * this.factor),
       collapseMs: ratio(this.collapseMs.total(now), b.cpuMsPerSec * this.factor),
-      observe: ratio(this.observe.available(now), b.observeCpuMsPerSec),
+      observe: ratio(this.observe.available(now), b.observeCpuMsPerSec * this.factor),
     };
   }
 

@@ -90,6 +90,8 @@ export class CollapseDaemon implements ManagedService {
   private rescanDue = false;
   /** The candidates must be ranked again (a process went, the policy changed). */
   private rankDue = true;
+  /** A ranking has found candidates since the start. */
+  private rankedAny = false;
   private rankedAt = Number.NEGATIVE_INFINITY;
   private guardsReadAt = Number.NEGATIVE_INFINITY;
   /** Collapse attempts (regions) since the guards' last reading: their own compaction stalls are not held against them. */
@@ -234,10 +236,14 @@ export class CollapseDaemon implements ManagedService {
       else gone.push(p.pid);
     }
     this.forget(gone);
-    if (this.rankDue || (sampled.updated && now - this.rankedAt >= RANK_EVERY_MS)) {
+    // Until a ranking has found a candidate (at start, the hot maps are empty) every new sample is
+    // ranked at once, rather than RANK_EVERY_MS after a ranking of nothing.
+    const waitingForFirst = !this.rankedAny && sampled.updated;
+    if (this.rankDue || waitingForFirst || (sampled.updated && now - this.rankedAt >= RANK_EVERY_MS)) {
       this.planner.rank(live, now);
       this.rankDue = false;
       this.rankedAt = now;
+      this.rankedAny ||= this.planner.candidates > 0;
     }
     const cpuObserved = this.port.selfCpuMs();
     this.budgets.chargeObserveMs(now, cpuObserved - cpu0);

@@ -3,7 +3,7 @@
  * Linux kernel port, the wall clock and node-cron (the schedule module's own bindings) — run until
  * `--once` finishes its cycle, `--duration` of wall-clock time passes, or the caller's signal aborts it.
  *
- * Order: the port is made; the start-up checks run (`preflight`, the one place for them); the access
+ * Order: the port is made; the start-up checks run (preflight.ts; a refusal ends the run); the access
  * sampler is chosen, which cleans up a kdamond a crashed run left behind; the services start. On the
  * way out, by whatever path (the end, a signal, an error): the services stop (sampling stopped, pidfds
  * closed, kernel settings restored), then the port is disposed (its kdamond removed, its syscall thread
@@ -22,6 +22,9 @@ import { parseKeyValueKb } from '../kernel-port/procfs-parsers.js';
 import { Clock } from '../schedule/clock.js';
 import { LoggerFactory } from '../telemetry/logger-factory.js';
 import { Application } from './application.js';
+import { formatFindings, logFindings, preflightRefusals, type Finding } from './preflight.js';
+import { preflightThisHost } from './preflight-host.js';
+import { sdNotifyModule } from './sd-notify-module.js';
 
 export interface LinuxRunOptions {
   /** The daemon's options (policy file, dry run, once, logging, metrics port). */
@@ -32,8 +35,12 @@ export interface LinuxRunOptions {
   readonly signal?: AbortSignal;
   /** Directory of the daemon's state file (default /run/uhugepaged). */
   readonly stateDir?: string;
-  /** Start-up checks, run before anything is sampled or started; a throw ends the run before it began. */
-  readonly preflight?: (port: LinuxKernelPort) => void | Promise<void>;
+  /**
+   * Start-up checks, run before anything is sampled or started: their findings are logged, and any
+   * refusal ends the run before it began (a {@link PreflightRefused}). Default: every check of
+   * preflight.ts on this host; tests give their own.
+   */
+  readonly preflight?: (policyFile: string, dryRun: boolean) => Finding[];
 }
 
 export interface LinuxRunResult {
@@ -64,12 +71,22 @@ function anonHugeKb(port: KernelPort): number {
   }
 }
 
+/** The start-up checks refused to start; `findings` says why and how to fix it. */
+export class PreflightRefused extends Error {
+  constructor(readonly findings: readonly Finding[]) {
+    super(`refusing to start:\n${formatFindings(findings)}`);
+    this.name = 'PreflightRefused';
+  }
+}
+
 /** Runs the daemon on this host; resolves once it stopped and everything it set up is gone. */
 export async function runOnLinux(opts: LinuxRunOptions = {}): Promise<LinuxRunResult> {
   const container = buildContainer(opts.daemon);
   const loggers = container.get<LoggerFactory>(LoggerFactory);
   const port = new LinuxKernelPort({ ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}), log: loggers.forClass('kernel-port', 'LinuxKernelPort') });
   bindLinuxPlatform(container, port);
+  // Last, so that the service manager hears READY=1 after everything started and STOPPING=1 first.
+  container.load(sdNotifyModule);
   const begun = port.clock.now();
   const before = anonHugeKb(port);
   const app = container.get<Application>(Application);
@@ -77,7 +94,11 @@ export async function runOnLinux(opts: LinuxRunOptions = {}): Promise<LinuxRunRe
   let stoppedBy: LinuxRunResult['stoppedBy'] = 'signal';
   let sampling: LinuxRunResult['sampling'];
   try {
-    await opts.preflight?.(port);
+    const policyFile = container.get(PolicyStore).file;
+    const findings = (opts.preflight ?? preflightThisHost)(policyFile, opts.daemon?.dryRun ?? false);
+    logFindings(loggers.forClass('lifecycle', 'Preflight'), findings);
+    const refusals = preflightRefusals(findings);
+    if (refusals.length > 0) throw new PreflightRefused(refusals);
     sampling = { mechanism: port.open().mechanism, reason: port.samplingReason };
     const ends: Observable<LinuxRunResult['stoppedBy']>[] = [daemon.done$.pipe(map(() => 'once' as const))];
     if (opts.durationMs !== undefined) ends.push(timer(opts.durationMs, port.clock.scheduler).pipe(map(() => 'duration' as const)));
