@@ -14,9 +14,14 @@
  * by construction: the next delay starts when a cycle's actions are all done), ended by `stop$`.
  * Cron schedules from the policy mark a full rescan as due and log a summary. A new policy takes effect
  * at the next cycle, whole: classes are matched again and every budget and guard is rebuilt.
+ *
+ * With --once the loop ends after the first cycle that had candidates to decide on: on a real host the
+ * first access samples take an aggregation interval to arrive, and a cycle before them could only decide
+ * nothing. The cycles before it only observe (there is nothing to act on). With no process to sample it
+ * is the first cycle, and with nothing hot the last cycle within ONCE_WAIT_MS of sampling's start.
  */
 import { inject, injectable } from 'inversify';
-import { catchError, defer, finalize, of, map, Observable, repeat, skip, Subject, switchMap, takeUntil, tap, timer, toArray, merge, type Subscription } from 'rxjs';
+import { catchError, defer, EMPTY, finalize, of, map, Observable, repeat, skip, Subject, switchMap, takeUntil, tap, timer, toArray, merge, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import { Actuator, type RegionOutcome } from '../act/actuator.js';
 import { PidfdCache } from '../act/pidfd-cache.js';
@@ -34,7 +39,7 @@ import { INSPECTION_MS_PRIOR, PolicyBudgets } from '../decide/policy-budgets.js'
 import { KernelPort } from '../kernel-port/kernel-port.js';
 import { LoopHeartbeat } from '../lifecycle/loop-heartbeat.js';
 import type { ManagedService } from '../lifecycle/managed-service.js';
-import { ProcessTable, type TrackedProcess } from '../observe/process-table.js';
+import { ProcessTable, SAMPLING_ATTRS, type TrackedProcess } from '../observe/process-table.js';
 import { Clock } from '../schedule/clock.js';
 import { CronExpression } from '../schedule/cron-expression.js';
 import { CronSource } from '../schedule/cron-source.js';
@@ -64,6 +69,8 @@ export interface DaemonTotals {
  * again at most this often, ms. Between rankings a cycle walks the standing ranking.
  */
 export const RANK_EVERY_MS = 5_000;
+/** --once waits at most this long after sampling began for a cycle with candidates: three aggregations. */
+export const ONCE_WAIT_MS = 3 * SAMPLING_ATTRS.aggrIntervalMs;
 /** The guards' machine reading is taken at most this often (cycles may come every 250 ms), ms. */
 export const GUARD_READ_MS = 2_000;
 
@@ -90,6 +97,9 @@ export class CollapseDaemon implements ManagedService {
   private rescanDue = false;
   /** The candidates must be ranked again (a process went, the policy changed). */
   private rankDue = true;
+  /** --once: this cycle is the one (see the file comment), and when sampling began. */
+  private onceReady = false;
+  private samplingSince: number | undefined;
   /** A ranking has found candidates since the start. */
   private rankedAny = false;
   private rankedAt = Number.NEGATIVE_INFINITY;
@@ -154,7 +164,7 @@ export class CollapseDaemon implements ManagedService {
       // Every cycle, failed or not, ends with a beat: the watchdog (lifecycle/sd-notify.ts) tells a
       // live loop from a hung one by these.
       tap(() => this.heartbeat.cycleEnded({ cycle: this.cycleNo, nextIntervalMs: this.pacer.intervalMs, processes: this.table.size, collapsed: this.totals.collapsed })),
-      repeat(this.options.once ? { count: 1 } : { delay: () => timer(this.pacer.intervalMs, this.clock.scheduler) }),
+      repeat({ delay: () => (this.options.once && this.onceReady ? EMPTY : timer(this.pacer.intervalMs, this.clock.scheduler)) }),
     );
     const policy$ = this.store.changes$.pipe(skip(1), tap((p) => this.reconfigure(p)));
     const schedules$ = this.store.changes$.pipe(
@@ -245,6 +255,11 @@ export class CollapseDaemon implements ManagedService {
       this.rankedAt = now;
       this.rankedAny ||= this.planner.candidates > 0;
     }
+    if (this.options.once && !this.onceReady) {
+      const sampling = this.table.anySampled();
+      if (sampling) this.samplingSince ??= now;
+      this.onceReady = this.planner.candidates > 0 || !sampling || now - (this.samplingSince ?? now) >= ONCE_WAIT_MS;
+    }
     const cpuObserved = this.port.selfCpuMs();
     this.budgets.chargeObserveMs(now, cpuObserved - cpu0);
     const observeWallMs = elapsed();
@@ -252,7 +267,9 @@ export class CollapseDaemon implements ManagedService {
     // Decide.
     let planned: PlannedCollapse[] = [];
     const candidates = this.planner.candidates;
-    const maxInspections = this.budgets.inspections(now, this.msPerInspection);
+    // --once asked for one whole decision: its one cycle is not cut short by the observation budget,
+    // which the first readings of a real host's processes overdraw.
+    const maxInspections = this.options.once ? Number.POSITIVE_INFINITY : this.budgets.inspections(now, this.msPerInspection);
     if (this.killSwitch.active) this.planner.skipAll('kill-switch');
     else planned = this.planner.plan(now, maxInspections, (pid) => this.table.get(pid));
     const cpuDecided = this.port.selfCpuMs();

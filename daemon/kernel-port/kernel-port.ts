@@ -61,6 +61,8 @@ export interface SamplingAttrs {
 export interface KernelPort {
   /** Which kernel this is, for logs and start-up checks. */
   readonly kind: 'sim' | 'linux';
+  /** The daemon's own pid: never sampled or collapsed, whatever a policy matches. */
+  readonly selfPid: number;
   /** The clock and scheduler the daemon runs on with this kernel. */
   readonly clock: Clock;
   /** CPU time the daemon's own process has used so far (user + system), ms: what observing costs it. */

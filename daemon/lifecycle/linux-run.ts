@@ -81,6 +81,8 @@ export class PreflightRefused extends Error {
 
 /** Runs the daemon on this host; resolves once it stopped and everything it set up is gone. */
 export async function runOnLinux(opts: LinuxRunOptions = {}): Promise<LinuxRunResult> {
+  // Its comm, as ps and policies' `exclude: { comm: [uhugepaged] }` see it (rather than `node`).
+  process.title = 'uhugepaged';
   const container = buildContainer(opts.daemon);
   const loggers = container.get<LoggerFactory>(LoggerFactory);
   const port = new LinuxKernelPort({ ...(opts.stateDir !== undefined ? { stateDir: opts.stateDir } : {}), log: loggers.forClass('kernel-port', 'LinuxKernelPort') });

@@ -92,6 +92,12 @@ export class ProcessTable {
     for (const p of this.tracked.values()) if (p.outcome !== undefined && !p.outcome.excluded) yield p;
   }
 
+  /** Whether any process is under access sampling (or about to be: eligible ones are sampled as they are seen). */
+  anySampled(): boolean {
+    for (const p of this.eligible()) if (p.sampling) return true;
+    return false;
+  }
+
   /** Every tracked process (classified or excluded). */
   all(): IterableIterator<TrackedProcess> {
     return this.tracked.values();
@@ -112,7 +118,7 @@ export class ProcessTable {
     for (const pid of this.ignored) if (!live.has(pid)) this.ignored.delete(pid);
     for (const pid of gone) this.drop(pid);
     for (const pid of live) {
-      if (this.tracked.has(pid) || this.ignored.has(pid)) continue;
+      if (this.tracked.has(pid) || this.ignored.has(pid) || pid === this.port.selfPid) continue;
       this.admit(pid, matcher);
     }
     return gone;

@@ -36,6 +36,8 @@ export const DECISION_BENCH = { processes: 1000, vmasPerProcess: 50 } as const;
 /** A kernel port of `processes` synthetic processes over a small simulated machine. */
 class SyntheticPort implements Port {
   readonly kind = 'sim' as const;
+  /** None of the synthetic pids. */
+  readonly selfPid = 0;
   readonly clock: Clock;
   readonly scheduler = new KernelTimeScheduler(() => undefined);
   private readonly machine: SimKernelPort;

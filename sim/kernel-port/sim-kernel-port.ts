@@ -71,6 +71,9 @@ export class SimKernelPort implements KernelPort {
   readonly scheduler: KernelTimeScheduler;
   /** The daemon's own pid in the simulated machine. */
   readonly pid: number;
+  get selfPid(): number {
+    return this.pid;
+  }
   private readonly epochKernelMs: number;
 
   constructor(

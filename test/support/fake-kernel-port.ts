@@ -48,6 +48,8 @@ export interface FakeCall {
 
 export class FakeKernelPort implements KernelPort {
   readonly kind = 'sim' as const;
+  /** No fake process has it. */
+  readonly selfPid = 999_999;
   readonly procs = new Map<number, FakeProcess>();
   readonly nodes: FakeNode[] = [
     { freeHugeBlocks: 1000, memFreeKb: 4 << 20, memTotalKb: 8 << 20 },

@@ -34,6 +34,7 @@ export interface LinuxKernelPortOptions {
 
 export class LinuxKernelPort implements KernelPort {
   readonly kind = 'linux';
+  readonly selfPid = process.pid;
   readonly clock: Clock;
   private readonly thread = new SyscallThread();
   private readonly files: FileAccess;
