@@ -2,7 +2,7 @@
  * The few system calls the daemon makes on a real Linux kernel, through koffi into the C library:
  * pidfd_open, process_madvise and move_pages (by number, through syscall(2): glibc wraps the first two
  * only since 2.36 and move_pages lives in libnuma), close, and — for start-up probes on the daemon's own
- * memory — mmap, munmap, madvise and memset.
+ * memory and the Linux benchmarks' child program — mmap, mprotect, munmap, madvise and memset.
  *
  * Each call is synchronous and reads errno at once, before anything else can run on the thread and
  * overwrite it; a failure throws a {@link KernelPortError} with the errno's name, as strace prints it.
@@ -54,6 +54,7 @@ const PROT_READ = 0x1;
 const PROT_WRITE = 0x2;
 const MAP_PRIVATE = 0x02;
 const MAP_ANONYMOUS = 0x20;
+const MAP_FIXED = 0x10;
 
 /** errno number → name. Where Linux has two names for one number, the one strace prints wins. */
 const errnoNames: ReadonlyMap<number, string> = (() => {
@@ -77,6 +78,8 @@ interface Libc {
   syscall: LibcFunction;
   close: LibcFunction;
   mmap: LibcFunction;
+  mmapPointer: LibcFunction;
+  mprotect: LibcFunction;
   munmap: LibcFunction;
   madvise: LibcFunction;
   memset: LibcFunction;
@@ -92,6 +95,9 @@ function lib(): Libc {
     close: c.func('int close(int fd)'),
     // Addresses travel as integers: user-space addresses stay below 2^47, exact in a double.
     mmap: c.func('uintptr_t mmap(uintptr_t addr, size_t length, int prot, int flags, int fd, long offset)'),
+    // The same mmap returning a pointer object, which koffi.view needs to lay an ArrayBuffer over it.
+    mmapPointer: c.func('void *mmap(uintptr_t addr, size_t length, int prot, int flags, int fd, long offset)'),
+    mprotect: c.func('int mprotect(uintptr_t addr, size_t length, int prot)'),
     munmap: c.func('int munmap(uintptr_t addr, size_t length)'),
     madvise: c.func('int madvise(uintptr_t addr, size_t length, int advice)'),
     memset: c.func('uintptr_t memset(uintptr_t s, int c, size_t n)'),
@@ -172,6 +178,32 @@ export function mmapAnonymous(length: number): number {
   // MAP_FAILED is (void *)-1: all ones, which the unsigned return type shows as 2^64 − 1.
   if (addr >= 2 ** 63) throw new KernelPortError(errnoName(koffi.errno()), 'mmap', `${length} bytes`);
   return addr;
+}
+
+/** An anonymous mapping (as {@link mmapAnonymous}) with an ArrayBuffer over it, so JS can read and write it. */
+export interface MappedView {
+  readonly addr: number;
+  /** The mapping's bytes: valid until it is unmapped, which must not happen while the buffer is in use. */
+  readonly buffer: ArrayBuffer;
+}
+
+/**
+ * A fresh anonymous private read-write mapping of `length` bytes at `addr`, which must lie inside a
+ * mapping of this process's own (from {@link mmapAnonymous}): MAP_FIXED replaces that part of it. The
+ * caller picks the address (a 2 MiB boundary inside a larger reservation, say) because a view can only
+ * start where a mapping does, and Node refuses an ArrayBuffer over 4 GiB, so the view cannot be of a
+ * larger reservation and start at an offset.
+ */
+export function mmapAnonymousViewAt(addr: number, length: number): MappedView {
+  const ptr: unknown = lib().mmapPointer(addr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  const got = koffi.address(ptr);
+  if (got === 2n ** 64n - 1n) throw new KernelPortError(errnoName(koffi.errno()), 'mmap', `${length} bytes at 0x${addr.toString(16)}`);
+  return { addr: Number(got), buffer: koffi.view(ptr, length) };
+}
+
+/** mprotect(2) to PROT_NONE: `length` bytes at `addr` become inaccessible (a guard). */
+export function protectNone(addr: number, length: number): void {
+  checked('mprotect', () => lib().mprotect(addr, length, 0) as number);
 }
 
 /** munmap(2). */
