@@ -101,6 +101,18 @@ export class PolicyBudgets {
     return Math.max(0, Math.floor(this.observe.available(now) / Math.max(msPerInspection, 1e-6)));
   }
 
+  /** The observation budget left now, ms (negative: in debt). */
+  observeAvailable(now: number): number {
+    this.tick(now);
+    return this.observe.available(now);
+  }
+
+  /** The observation budget's rate now, ms per second (the catch-up factor included). */
+  observeRate(now: number): number {
+    this.tick(now);
+    return this.policy.budgets.observeCpuMsPerSec * this.factor;
+  }
+
   /** Charges the daemon's CPU spent observing. */
   chargeObserveMs(now: number, ms: number): void {
     this.observe.charge(now, ms);

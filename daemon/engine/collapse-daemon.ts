@@ -69,6 +69,10 @@ export interface DaemonTotals {
  * again at most this often, ms. Between rankings a cycle walks the standing ranking.
  */
 export const RANK_EVERY_MS = 5_000;
+/** Share of a second's observation budget that access readings leave for inspections. */
+const SAMPLING_RESERVE = 0.3;
+/** Candidates a cycle may inspect even with the observation budget spent. */
+export const INSPECTIONS_FLOOR = 16;
 /** --once waits at most this long after sampling began for a cycle with candidates: three aggregations. */
 export const ONCE_WAIT_MS = 3 * SAMPLING_ATTRS.aggrIntervalMs;
 /** The guards' machine reading is taken at most this often (cycles may come every 250 ms), ms. */
@@ -232,7 +236,11 @@ export class CollapseDaemon implements ManagedService {
       gone.push(...this.table.rescan(this.matcher));
     }
     gone.push(...this.table.refresh(this.matcher));
-    const sampled = this.table.sample(now);
+    // Access readings take the observation budget first, stalest first, but leave a share of a
+    // second's worth for the inspections of the best candidates: a host whose readings cost more than
+    // the budget samples its processes less often instead of never deciding.
+    const canSpend = this.budgets.observeAvailable(now) - SAMPLING_RESERVE * this.budgets.observeRate(now);
+    const sampled = this.table.sample(now, () => this.port.selfCpuMs() - cpu0 < canSpend);
     gone.push(...sampled.gone);
     if (now - this.guardsReadAt >= GUARD_READ_MS) {
       this.guards.read(now, this.collapseAttempts);
@@ -269,7 +277,9 @@ export class CollapseDaemon implements ManagedService {
     const candidates = this.planner.candidates;
     // --once asked for one whole decision: its one cycle is not cut short by the observation budget,
     // which the first readings of a real host's processes overdraw.
-    const maxInspections = this.options.once ? Number.POSITIVE_INFINITY : this.budgets.inspections(now, this.msPerInspection);
+    // Every cycle may inspect a few candidates whatever the readings cost: decisions keep coming on a host
+    // whose access readings alone use up the observation budget (a few ms a second at most).
+    const maxInspections = this.options.once ? Number.POSITIVE_INFINITY : Math.max(INSPECTIONS_FLOOR, this.budgets.inspections(now, this.msPerInspection));
     if (this.killSwitch.active) this.planner.skipAll('kill-switch');
     else planned = this.planner.plan(now, maxInspections, (pid) => this.table.get(pid));
     const cpuDecided = this.port.selfCpuMs();

@@ -160,15 +160,28 @@ export class ProcessTable {
   /**
    * Starts sampling the eligible processes that grew big enough and folds the sampled regions of the
    * others into their hot maps — once per aggregation interval, so that no aggregation counts twice.
-   * Returns the pids found gone and whether any hot map changed.
+   * The readings due are taken stalest first while `mayRead` allows (the observation budget: on a real
+   * host without DAMON a reading is a walk of the process's page tables, 80 ms for one with a thousand
+   * mappings); the rest stay due for a later cycle. Returns the pids found gone and whether any hot map
+   * changed.
    */
-  sample(now: number): { gone: number[]; updated: boolean } {
+  sample(now: number, mayRead: () => boolean = () => true): { gone: number[]; updated: boolean } {
     const gone: number[] = [];
-    let updated = false;
+    const due: TrackedProcess[] = [];
     for (const p of this.eligible()) {
       try {
         if (!p.sampling) this.maybeStartSampling(p);
-        if (!p.sampling || now - p.sampledAt < SAMPLING_ATTRS.aggrIntervalMs) continue;
+        if (p.sampling && now - p.sampledAt >= SAMPLING_ATTRS.aggrIntervalMs) due.push(p);
+      } catch (e) {
+        if (!isGone(e)) throw e;
+        gone.push(p.pid);
+      }
+    }
+    if (due.length > 1) due.sort((a, b) => a.sampledAt - b.sampledAt);
+    let updated = false;
+    for (const p of due) {
+      if (!mayRead()) break;
+      try {
         p.hot.update(this.port.accessRegions(p.pid), SAMPLING_ATTRS, now);
         p.sampledAt = now;
         updated = true;

@@ -228,3 +228,20 @@ test('on the simulated kernel: a process found, sampled through DAMON once big e
   assert.deepEqual(table.refresh(matcherOf()), [pid]);
   assert.equal(table.get(pid), undefined);
 });
+
+test('readings are rationed by mayRead, stalest first: the ones left stay due for the next cycle', () => {
+  const { port, table } = setUp();
+  for (const pid of [10, 11, 12]) port.spawn({ pid, comm: 'app', anonKb: 64 * 1024, regions: hotRegions(BASE, 4) });
+  table.refresh(matcherOf());
+  let allowed = 1;
+  const oneMore = (): boolean => allowed-- > 0;
+  assert.deepEqual(table.sample(0, oneMore), { gone: [], updated: true });
+  const readAt = (): (number | undefined)[] => [10, 11, 12].map((pid) => table.get(pid)?.sampledAt);
+  assert.deepEqual(readAt(), [0, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY], 'one reading allowed: the first due');
+  allowed = 2;
+  table.sample(SAMPLING_ATTRS.aggrIntervalMs, oneMore);
+  assert.deepEqual(readAt(), [0, SAMPLING_ATTRS.aggrIntervalMs, SAMPLING_ATTRS.aggrIntervalMs], 'the two never read go before the one read last time');
+  allowed = 0;
+  assert.deepEqual(table.sample(2 * SAMPLING_ATTRS.aggrIntervalMs, oneMore), { gone: [], updated: false }, 'none allowed: none read, all still due');
+  assert.ok(port.isSampled(10) && port.isSampled(11) && port.isSampled(12), 'rationing readings does not stop sampling');
+});
