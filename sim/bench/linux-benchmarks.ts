@@ -133,7 +133,7 @@ const pad = (x: number, digits: number): number => Math.round(x * 10 ** digits) 
 /** Node's own memory in each child, beyond its region, MiB (a margin: about 45 MiB here). */
 const CHILD_OVERHEAD_MIB = 64;
 const CATCH_UP_LIMIT_MS = 60_000;
-const READ_LIMIT_MS = 90_000;
+const READ_LIMIT_MS = 240_000;
 const STEADY_LIMIT_MS = 90_000;
 const READ_WINDOW_MS = 500;
 const READ_WINDOWS = 5;

@@ -43,3 +43,20 @@ test('the syscall thread: lazy start, order, errno, terminate', async (t) => {
   assert.equal(thread.started, false);
   await assert.rejects(firstValueFrom(write('late')), (e) => e instanceof KernelPortError && e.errno === 'EBADF');
 });
+
+test('an idle syscall thread is ended, and the next call starts another', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'uhp-thread-'));
+  const thread = new SyscallThread(20);
+  t.after(async () => {
+    await thread.terminate();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const file = join(dir, 'f');
+  await firstValueFrom(thread.call<number>({ op: 'write', path: file, text: 'one' }));
+  assert.equal(thread.started, true);
+  const deadline = Date.now() + 5000;
+  while (thread.started && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(thread.started, false, 'ended once idle');
+  await firstValueFrom(thread.call<number>({ op: 'write', path: file, text: 'two' }));
+  assert.equal(readFileSync(file, 'utf8'), 'two');
+});
