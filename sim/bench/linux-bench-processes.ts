@@ -147,8 +147,7 @@ export interface DaemonProcess {
 export function startDaemon(procs: BenchProcesses, maxDurationMs: number): DaemonProcess {
   // A state directory of its own, so that the kdamond it records (if DAMON is free) is known to be its.
   const stateDir = mkdtempSync(join(tmpdir(), 'uhp-bench-state-'));
-  // The young generation as the shipped systemd unit sets it (NODE_OPTIONS there).
-  const argv = [process.execPath, '--max-semi-space-size=1', packageFile('bin/uhugepaged.js'), 'run', '--kernel', 'linux', '--config', procs.policyFile, '--log-level', 'warn', '--duration', `${Math.ceil(maxDurationMs / 1000)}s`, '--state-dir', stateDir];
+  const argv = [process.execPath, packageFile('bin/uhugepaged.js'), 'run', '--kernel', 'linux', '--config', procs.policyFile, '--log-level', 'warn', '--duration', `${Math.ceil(maxDurationMs / 1000)}s`, '--state-dir', stateDir];
   const startedAt = performance.now();
   const p = procs.spawn(argv);
   const output = tail(p.stderr!);
