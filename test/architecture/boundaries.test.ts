@@ -15,6 +15,8 @@ function cruise(cwd: string, ...dirs: string[]): Violation[] {
   const run = spawnSync(process.execPath, [bin, '--config', config, '--output-type', 'json', ...dirs], {
     cwd,
     encoding: 'utf8',
+    // The report of the real tree is over a MiB, spawnSync's default buffer (past it the child is killed).
+    maxBuffer: 64 << 20,
   });
   assert.equal(run.status, 0, run.stderr);
   return (JSON.parse(run.stdout) as { summary: { violations: Violation[] } }).summary.violations;

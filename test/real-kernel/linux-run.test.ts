@@ -54,13 +54,13 @@ interface Run {
 }
 
 /** The command line of a run with a policy that takes only `comm`, its state and log in a temporary directory. */
-function daemonArgs(t: TestContext, comm: string, args: string[]): { argv: string[]; json: string; logFile: string; stateDir: string } {
+function daemonArgs(t: TestContext, comm: string, args: string[], exclude?: string): { argv: string[]; json: string; logFile: string; stateDir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'uhp-run-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const policy = join(dir, 'policy.yaml');
   writeFileSync(
     policy,
-    ['version: 1', 'classes:', '  - name: probe', '    match:', `      comm: [${comm}]`, '    eligibility:', '      minAccessRate: 1/s', 'budgets:', '  observeCpuMsPerSec: 100', 'pacing:', '  interval: 500ms', '  minInterval: 500ms', '  maxInterval: 1s', ''].join('\n'),
+    ['version: 1', 'classes:', '  - name: probe', '    match:', `      comm: [${comm}]`, '    eligibility:', '      minAccessRate: 1/s', ...(exclude ? [`      exclude: { comm: [${exclude}] }`] : []), 'budgets:', '  observeCpuMsPerSec: 100', 'pacing:', '  interval: 500ms', '  minInterval: 500ms', '  maxInterval: 1s', ''].join('\n'),
   );
   const json = join(dir, 'result.json');
   const logFile = join(dir, 'log.jsonl');
@@ -70,8 +70,8 @@ function daemonArgs(t: TestContext, comm: string, args: string[]): { argv: strin
 }
 
 /** Runs the CLI to its end (see daemonArgs). */
-function runDaemon(t: TestContext, comm: string, args: string[]): Run {
-  const { argv, json, logFile } = daemonArgs(t, comm, args);
+function runDaemon(t: TestContext, comm: string, args: string[], exclude?: string): Run {
+  const { argv, json, logFile } = daemonArgs(t, comm, args, exclude);
   const run = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 120_000 });
   assert.equal(run.status, 0, `the daemon failed (${run.status}, ${run.signal}):\n${run.stderr}\n${run.stdout}`);
   return { result: JSON.parse(readFileSync(json, 'utf8')) as LinuxRunResult, stdout: run.stdout, log: readFileSync(logFile, 'utf8') };
@@ -121,13 +121,16 @@ test('run --kernel linux --dry-run --duration: it decides to collapse the hot re
   for (const v of childVmas(child)) assert.equal(v.fields.get('AnonHugePages'), 0);
 });
 
-test('run --kernel linux --duration: the child\'s hot, never-madvised 64 MiB gets huge pages; the cold one does not', async (t) => {
+test('run --kernel linux --duration: the child\'s hot, never-madvised 64 MiB gets huge pages; the cold one does not, nor an excluded process', async (t) => {
   const why = cannotJudge();
   if (why) return t.skip(why);
   const child = await startTouchChild(HOT_MIB, 16);
   t.after(() => child.stop());
+  // Just as hot, matched by the class's comm pattern, and excluded by it.
+  const excluded = await startTouchChild(HOT_MIB, 0, 'uhp-excluded');
+  t.after(() => excluded.stop());
   for (const v of childVmas(child)) assert.equal(v.fields.get('AnonHugePages'), 0, 'small pages to begin with');
-  const { result, stdout } = runDaemon(t, child.comm, ['--duration', '12s']);
+  const { result, stdout } = runDaemon(t, 'uhp-*', ['--duration', '12s'], 'uhp-excluded');
   const [hot, cold] = [child.hot, child.cold].map((a) => childVmas(child).find((v) => v.start === a));
   const hugeKb = hot?.fields.get('AnonHugePages') ?? 0;
   t.diagnostic(`${hugeKb} kB of ${HOT_MIB * 1024} kB hot memory THP-backed after the run; the daemon collapsed ${result.daemon.collapsed} regions, failed ${JSON.stringify(result.daemon.failed)}`);
@@ -136,6 +139,8 @@ test('run --kernel linux --duration: the child\'s hot, never-madvised 64 MiB get
   assert.ok(result.daemon.collapsed > 0);
   assert.ok(hugeKb >= 2048 * result.daemon.collapsed * 0.9, `AnonHugePages ${hugeKb} kB for ${result.daemon.collapsed} collapsed regions`);
   assert.equal(cold?.fields.get('AnonHugePages'), 0, 'the cold region is left alone');
+  assert.equal(childVmas(excluded).length, 1);
+  for (const v of childVmas(excluded)) assert.equal(v.fields.get('AnonHugePages'), 0, 'the excluded process is left alone');
 });
 
 test('run --kernel linux until SIGINT: a graceful stop, the summary, and the process exits (no thread or timer left behind)', async (t) => {

@@ -29,10 +29,9 @@ export function cannotRunLinuxPortTests(): string | undefined {
   return undefined;
 }
 
-/** Compiles and starts the child with a hot and a cold region of the given sizes (MiB). */
-export async function startTouchChild(hotMiB: number, coldMiB: number): Promise<TouchChild> {
+/** Compiles and starts the child with a hot and a cold region of the given sizes (MiB); `comm` names its executable. */
+export async function startTouchChild(hotMiB: number, coldMiB: number, comm = 'uhp-touch'): Promise<TouchChild> {
   const dir = mkdtempSync(join(tmpdir(), 'uhp-touch-'));
-  const comm = 'uhp-touch';
   const exe = join(dir, comm);
   const built = spawnSync('cc', ['-O1', '-Wall', '-o', exe, join(projectRoot, 'test/real-kernel/probes/touch-child.c')], { encoding: 'utf8' });
   if (built.status !== 0) {
