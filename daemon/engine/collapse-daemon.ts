@@ -275,10 +275,9 @@ export class CollapseDaemon implements ManagedService {
     // Decide.
     let planned: PlannedCollapse[] = [];
     const candidates = this.planner.candidates;
-    // --once asked for one whole decision: its one cycle is not cut short by the observation budget,
-    // which the first readings of a real host's processes overdraw.
-    // Every cycle may inspect a few candidates whatever the readings cost: decisions keep coming on a host
-    // whose access readings alone use up the observation budget (a few ms a second at most).
+    // Every cycle may inspect a few candidates whatever the readings cost, so that decisions keep coming
+    // on a host whose access readings alone use up the observation budget (a few ms a second at most);
+    // --once, asked for one whole decision, is not cut short by that budget at all.
     const maxInspections = this.options.once ? Number.POSITIVE_INFINITY : Math.max(INSPECTIONS_FLOOR, this.budgets.inspections(now, this.msPerInspection));
     if (this.killSwitch.active) this.planner.skipAll('kill-switch');
     else planned = this.planner.plan(now, maxInspections, (pid) => this.table.get(pid));

@@ -246,12 +246,12 @@ export class AccessStreams {
     let swapInCycles = 0;
     if ((split.mapping.swapped ?? 0) > 0) {
       const budget = Math.floor((tickMs * CYCLES_PER_MS) / defaultMmuCostParams.majorFaultCycles);
-      const faults = regions.swapInTouched(k, task, budget, (addr) => {
+      const expectedFaults = regions.swapInTouched(k, task, budget, (addr) => {
         const vma = task.mm.findVma(addr);
         if (vma && vma.flags & VM.READ) k.memory.access(task, vma, addr, false, 0);
       });
       if (!task.alive) return;
-      swapInCycles = faults * defaultMmuCostParams.majorFaultCycles;
+      swapInCycles = expectedFaults * defaultMmuCostParams.majorFaultCycles;
       this.drainChanges();
       regions.update(k, task, this.ticks);
       split = regions.split();

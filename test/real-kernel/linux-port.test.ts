@@ -16,7 +16,7 @@ import { KernelPortError, type MadviseResult } from '../../daemon/kernel-port/ke
 import { LinuxKernelPort } from '../../daemon/kernel-port/linux/linux-kernel-port.js';
 import { movePages } from '../../daemon/kernel-port/linux/syscalls.js';
 import { parseSmaps } from '../../daemon/kernel-port/procfs-parsers.js';
-import { cannotRunLinuxPortTests, startTouchChild } from '../support/touch-child.js';
+import { cannotRunLinuxPortTests, startTouchChild, type TouchChild } from '../support/touch-child.js';
 
 const MiB = 1024 * 1024;
 const H = 2 * MiB;
@@ -37,6 +37,21 @@ function portFor(t: TestContext): LinuxKernelPort {
     rmSync(stateDir, { recursive: true, force: true });
   });
   return port;
+}
+
+/** The port and a child with a hot region of `hotMiB` (its comm uhp-touch), both gone after the test. */
+async function portAndChild(t: TestContext, hotMiB: number): Promise<{ port: LinuxKernelPort; child: TouchChild }> {
+  const port = portFor(t);
+  const child = await startTouchChild(hotMiB, 0);
+  t.after(() => child.stop());
+  return { port, child };
+}
+
+/** A pidfd of the child through the port, closed after the test. */
+function pidfdOf(t: TestContext, port: LinuxKernelPort, child: TouchChild): number {
+  const pidfd = port.pidfdOpen(child.pid);
+  t.after(() => port.close(pidfd));
+  return pidfd;
 }
 
 /** A collapse, tried again once on EAGAIN (the child's writer held a page at that moment); the error is returned. */
@@ -68,11 +83,8 @@ test('files: text, binary, pids, and errno names for what is not there', (t) => 
 test('process_madvise(MADV_COLLAPSE) through a pidfd makes a PMD-mapped huge page of a child\'s written region', async (t) => {
   const why = cannotRunLinuxPortTests();
   if (why) return t.skip(why);
-  const port = portFor(t);
-  const child = await startTouchChild(8, 0);
-  t.after(() => child.stop());
-  const pidfd = port.pidfdOpen(child.pid);
-  t.after(() => port.close(pidfd));
+  const { port, child } = await portAndChild(t, 8);
+  const pidfd = pidfdOf(t, port, child);
   assert.ok(pidfd >= 0);
   assert.equal(anonHugeKbAt(port, child.pid, child.hot), 0, 'enabled=madvise and no madvise: small pages to begin with');
   const r = await collapse(port, pidfd, [{ base: child.hot, len: H }]);
@@ -86,11 +98,8 @@ test('process_madvise(MADV_COLLAPSE) through a pidfd makes a PMD-mapped huge pag
 test('process_madvise errors: EINVAL for an unaligned base, advice it does not take, and flags; ESRCH once the child exited', async (t) => {
   const why = cannotRunLinuxPortTests();
   if (why) return t.skip(why);
-  const port = portFor(t);
-  const child = await startTouchChild(4, 0);
-  t.after(() => child.stop());
-  const pidfd = port.pidfdOpen(child.pid);
-  t.after(() => port.close(pidfd));
+  const { port, child } = await portAndChild(t, 4);
+  const pidfd = pidfdOf(t, port, child);
   await assert.rejects(firstValueFrom(port.processMadvise(pidfd, [{ base: child.hot + 1, len: H }], 'MADV_COLLAPSE')), errno('EINVAL'));
   // process_madvise takes only advice that is safe for another process (not MADV_DONTNEED).
   await assert.rejects(firstValueFrom(port.processMadvise(pidfd, [{ base: child.hot, len: H }], 'MADV_DONTNEED')), errno('EINVAL'));
@@ -103,9 +112,7 @@ test('process_madvise errors: EINVAL for an unaligned base, advice it does not t
 test('move_pages: the query shows each page\'s node; a move to the node it is on leaves it there', async (t) => {
   const why = cannotRunLinuxPortTests();
   if (why) return t.skip(why);
-  const port = portFor(t);
-  const child = await startTouchChild(2, 0);
-  t.after(() => child.stop());
+  const { port, child } = await portAndChild(t, 2);
   const pages = [child.hot, child.hot + 4096, child.hot + H - 4096];
   const where = movePages(child.pid, pages, null);
   assert.equal(where.length, 3);
@@ -120,11 +127,8 @@ test('move_pages: the query shows each page\'s node; a move to the node it is on
 test('the syscall thread: the event loop keeps turning during a 256 MiB collapse, and calls complete in order', async (t) => {
   const why = cannotRunLinuxPortTests();
   if (why) return t.skip(why);
-  const port = portFor(t);
-  const child = await startTouchChild(256, 0);
-  t.after(() => child.stop());
-  const pidfd = port.pidfdOpen(child.pid);
-  t.after(() => port.close(pidfd));
+  const { port, child } = await portAndChild(t, 256);
+  const pidfd = pidfdOf(t, port, child);
   const iov = Array.from({ length: 128 }, (_, i) => ({ base: child.hot + i * H, len: H }));
   const order: string[] = [];
   let turns = 0;

@@ -101,19 +101,11 @@ export class SimAgent {
         k.mmap(this.pid, len, { addr });
         return {};
       }
-      case 'munmap': {
-        const { addr, len } = this.range(args);
-        k.munmap(this.pid, addr, len);
-        return {};
-      }
-      case 'mlock': {
-        const { addr, len } = this.range(args);
-        k.mlock(this.pid, addr, len);
-        return {};
-      }
+      case 'munmap':
+      case 'mlock':
       case 'pin': {
         const { addr, len } = this.range(args);
-        k.pin(this.pid, addr, len);
+        k[cmd](this.pid, addr, len);
         return {};
       }
       case 'mprotect': {
