@@ -291,7 +291,9 @@ export class CollapseDaemon implements ManagedService {
     const decideWallMs = elapsed();
     this.recordObservation(this.planner.processViews, cpuDecided - cpu0, observeWallMs, decideWallMs);
 
-    if (planned.length > 0) this.pacer.recordBusy();
+    // A cycle whose candidates wait for budget is not idle: backing off would leave the budget that
+    // refills meanwhile unspent (its buckets hold one second's worth).
+    if (planned.length > 0 || (!this.killSwitch.active && this.planner.heldByBudget)) this.pacer.recordBusy();
     else if (!this.killSwitch.active) this.pacer.recordIdle();
 
     // Act.

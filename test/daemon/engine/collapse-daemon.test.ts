@@ -58,6 +58,7 @@ class LoopPort extends FakeKernelPort {
 
 interface PolicyOptions {
   collapsesPerSec?: string;
+  cpuMsPerSec?: number;
   observeCpuMsPerSec?: number;
   killSwitch?: boolean;
 }
@@ -67,7 +68,7 @@ killSwitch: ${o.killSwitch ?? false}
 classes:
   - name: db
     match: { comm: ['db*'] }
-budgets: { collapsesPerSec: ${o.collapsesPerSec ?? '1/s'}, observeCpuMsPerSec: ${o.observeCpuMsPerSec ?? 10}, catchUp: { duration: 0s } }
+budgets: { collapsesPerSec: ${o.collapsesPerSec ?? '1/s'}, cpuMsPerSec: ${o.cpuMsPerSec ?? 50}, observeCpuMsPerSec: ${o.observeCpuMsPerSec ?? 10}, catchUp: { duration: 0s } }
 pacing: { interval: 1s, minInterval: 1s, maxInterval: 8s }
 schedules: { fullRescan: '${FULL_RESCAN}', summary: '${SUMMARY}' }
 kernelSettings: {}
@@ -202,6 +203,23 @@ test('marble: a cycle with work keeps the interval; onStop unsubscribes the cycl
   assert.deepEqual(loop.entries.filter((e) => e.message === 'summary').map((e) => e.t), [2000, 4000], 'the cron summary, and the one at stop');
   assert.equal(loop.port.isSampled(10), false, 'sampling stopped at stop');
   assert.deepEqual(loop.port.callsOf('close').map((c) => c.at), [4000], 'the pidfd closed at stop');
+});
+
+test('marble: cycles whose candidates wait for the collapse-time budget keep the interval, and act once it refills', () => {
+  const scheduler = newScheduler();
+  const loop = withLoop(scheduler, { policy: { cpuMsPerSec: 10 } }, (loop, { cold, expectObservable }) => {
+    // Each collapse takes 30 ms against 10 ms a second: it leaves the budget 20 ms in debt, paid back
+    // by the cycle 2 s later, so every third cycle collapses. An idle backoff would put those cycles
+    // 2 s, then 4 s apart and spend the budget at half its rate, then a quarter.
+    loop.port.madvise = () => cold<MadviseResult>('(a|)', { a: { bytes: 2 << 20, latencyMs: 30 } });
+    expectObservable(loop.port.cycles$).toBe('c 999ms c 999ms c 999ms c 999ms c 999ms c 999ms c');
+    scheduler.schedule(() => loop.start());
+    scheduler.schedule(() => loop.stop(), 6500);
+  });
+  const records = loop.cycleRecords();
+  assert.deepEqual(records.map((r) => r.collapsed), [1, 0, 0, 1, 0, 0, 1]);
+  assert.deepEqual(records.map((r) => r.nextIntervalMs), [1000, 1000, 1000, 1000, 1000, 1000, 1000]);
+  assert.deepEqual(records[1].skipped, { budget: { db: 63 } });
 });
 
 test('marble: --once runs exactly one cycle, done$ completes when its actions are done', () => {
