@@ -2,7 +2,11 @@
  * Budgets (policy `budgets`): token buckets refilled at a rate per second of the daemon's clock, holding
  * at most one second's worth, so that an idle minute does not become a burst. A class with a
  * `budgetShare` has that share of each global bucket reserved: it draws from its reserve first and then
- * from the unreserved part, which every class shares. Pure state: times come from the caller.
+ * from the unreserved part, which every class shares. A reserve is held for its class only while the
+ * class has work: the caller names the classes that have none (`lend`), and their reserves go to the
+ * others after the unreserved part — a reservation for a class that is absent from the host would
+ * otherwise leave that share of the daemon's budget unspent for ever. Pure state: times come from the
+ * caller.
  */
 
 /** A token bucket: `ratePerSec` tokens a second, at most `capacity` held. */
@@ -57,6 +61,8 @@ export class TokenBucket {
 export class SharedBudget {
   private readonly reserves = new Map<string, TokenBucket>();
   private readonly unreserved: TokenBucket;
+  /** Classes whose reserves are lent to the others (they have nothing to spend them on). */
+  private lenders: ReadonlySet<string> = new Set();
 
   /** `shares`: class name → budgetShare (classes without a share are left out); Σ ≤ 1. */
   constructor(ratePerSec: number, shares: ReadonlyMap<string, number>, now: number) {
@@ -69,20 +75,45 @@ export class SharedBudget {
     this.unreserved = new TokenBucket(rest, rest, now);
   }
 
-  /** Takes `n` for class `cls` if its reserve and the unreserved part hold that much together, the reserve first. */
+  /** From now on the reserves of `classes` (and only theirs) are lent to the other classes. */
+  lend(classes: ReadonlySet<string>): void {
+    this.lenders = classes;
+  }
+
+  /** The buckets class `cls` draws from, in order: its reserve, the unreserved part, the reserves lent to it. */
+  private sources(cls: string): TokenBucket[] {
+    const own = this.reserves.get(cls);
+    const sources = own === undefined ? [this.unreserved] : [own, this.unreserved];
+    for (const [name, reserve] of this.reserves) if (name !== cls && this.lenders.has(name)) sources.push(reserve);
+    return sources;
+  }
+
+  /** Takes `n` for class `cls` if its sources hold that much together, in their order. */
   take(now: number, cls: string, n: number): boolean {
-    const reserve = this.reserves.get(cls);
-    const own = Math.max(0, reserve?.available(now) ?? 0);
-    if (own + this.unreserved.available(now) < n) return false;
-    const fromReserve = Math.min(own, n);
-    if (fromReserve > 0) reserve!.take(now, fromReserve);
-    if (n > fromReserve) this.unreserved.take(now, n - fromReserve);
+    if (this.available(now, cls) < n) return false;
+    this.spread(now, cls, n);
     return true;
   }
 
-  /** Charges work already done to class `cls` (its reserve when it has one, else the unreserved part). */
+  /**
+   * Charges work already done to class `cls`, from its sources in their order; what they do not hold
+   * goes into debt on the first (its reserve when it has one, else the unreserved part).
+   */
   charge(now: number, cls: string, n: number): void {
-    (this.reserves.get(cls) ?? this.unreserved).charge(now, n);
+    const first = this.sources(cls)[0];
+    first.charge(now, this.spread(now, cls, n));
+  }
+
+  /** Takes up to `n` from the sources of `cls` in order, each down to zero; returns what is left of `n`. */
+  private spread(now: number, cls: string, n: number): number {
+    let left = n;
+    for (const bucket of this.sources(cls)) {
+      const part = Math.min(left, Math.max(0, bucket.available(now)));
+      if (part > 0) bucket.take(now, part);
+      left -= part;
+      if (left <= 0) break;
+    }
+    return Math.max(0, left);
   }
 
   /** Available to all classes together at `now`: every reserve plus the unreserved part. */
@@ -92,8 +123,9 @@ export class SharedBudget {
     return sum;
   }
 
-  /** Available to class `cls` at `now`: its reserve plus the unreserved part. */
+  /** Available to class `cls` at `now`: its reserve, the unreserved part and the reserves lent to it (debts count against it). */
   available(now: number, cls: string): number {
-    return (this.reserves.get(cls)?.available(now) ?? 0) + this.unreserved.available(now);
+    const [first, ...rest] = this.sources(cls);
+    return first.available(now) + rest.reduce((sum, b) => sum + Math.max(0, b.available(now)), 0);
   }
 }

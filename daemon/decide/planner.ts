@@ -158,6 +158,11 @@ export class Planner {
   private views: ProcessView[] = [];
   /** Regions the last plan() inspected. */
   inspected = 0;
+  /**
+   * Whether the last plan() left candidates for want of collapse budget (the class's, or a process's
+   * rate cap): work is waiting, and the budget refills within a second.
+   */
+  heldByBudget = false;
 
   constructor(private readonly deps: PlannerDeps) {}
 
@@ -215,7 +220,9 @@ export class Planner {
     let stop: string | undefined = guards.globalBlock === undefined ? undefined : `guard:${guards.globalBlock}`;
     while (this.settled < this.ranking.length && this.ranking[this.settled].slot.huge) addTo(this.settledByClass, this.ranking[this.settled++].c.process.cls.name, 1);
     let walked = this.settled;
+    budgets.lendReservesOf(this.classesWithoutCandidates());
     let spent = budgets.exhausted(now);
+    let heldByBudget = false;
     for (; walked < this.ranking.length; walked++) {
       // Budgets change only when one is taken (time stands still within a plan).
       if (stop === undefined && spent) stop = 'budget';
@@ -230,6 +237,7 @@ export class Planner {
       };
       if (!budgets.mayCollapse(now, cls, c.process.pid)) {
         skip('budget', 0);
+        heldByBudget = true;
         continue;
       }
       // Under local-only the pages end up at home whatever the facts say: no need to read them when
@@ -291,8 +299,17 @@ export class Planner {
     }
     if (stop !== undefined) this.countNotReached(stop, walked);
     this.inspected = inspections;
+    this.heldByBudget = heldByBudget || stop === 'budget';
     planned.sort((a, b) => b.score - a.score);
     return planned;
+  }
+
+  /** The classes none of whose candidates is left unsettled (not yet mapped huge) in the ranking. */
+  private classesWithoutCandidates(): Set<string> {
+    const idle = new Set<string>();
+    for (const [cls, total] of this.classTotals) if (total - (this.settledByClass.get(cls) ?? 0) <= 0) idle.add(cls);
+    for (const name of this.deps.budgets.classes) if (!this.classTotals.has(name)) idle.add(name);
+    return idle;
   }
 
   /** Counts every candidate as skipped for `reason` (the kill switch is on). */

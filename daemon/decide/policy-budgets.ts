@@ -1,7 +1,8 @@
 /**
  * The policy's budgets in one place, as token buckets on the daemon's clock (budget.ts):
  *
- *   collapses   `budgets.collapsesPerSec`, split into class reserves by `budgetShare`;
+ *   collapses   `budgets.collapsesPerSec`, split into class reserves by `budgetShare` (a class without
+ *               candidates lends its reserve to the others, see `lendReservesOf`);
  *   collapse ms `budgets.cpuMsPerSec`: the time collapses took, charged after each call (the work is
  *               done by then; the bucket may go into debt and then holds the next ones back);
  *   per process each class's `maxCollapsesPerSecPerProcess`;
@@ -34,6 +35,8 @@ export class PolicyBudgets {
   private readonly catchUpEnds: number;
   /** The multiplier the collapse buckets were built with: the catch-up factor, or 1 once it is over. */
   private factor = 1;
+  /** Classes whose reserves are lent to the others. */
+  private lenders: ReadonlySet<string> = new Set();
 
   constructor(policy: Policy, now: number) {
     this.catchUpEnds = now + policy.budgets.catchUp.duration;
@@ -45,6 +48,11 @@ export class PolicyBudgets {
     this.classNames = policy.classes.map((c) => c.name);
     this.factor = now < this.catchUpEnds ? policy.budgets.catchUp.factor : 1;
     this.build(now);
+  }
+
+  /** The policy's class names. */
+  get classes(): readonly string[] {
+    return this.classNames;
   }
 
   /** Whether the catch-up budgets hold at `now`. */
@@ -59,8 +67,21 @@ export class PolicyBudgets {
     const b = this.policy.budgets;
     this.collapses = new SharedBudget(b.collapsesPerSec * this.factor, shares, now);
     this.collapseMs = new SharedBudget(b.cpuMsPerSec * this.factor, shares, now);
+    this.lendReservesOf(this.lenders);
     this.observe = new TokenBucket(b.observeCpuMsPerSec * this.factor, b.observeCpuMsPerSec * this.factor, now);
     this.perProcess.clear();
+  }
+
+  /**
+   * The classes that have no candidates now: their reserves (collapses and collapse time) go to the
+   * other classes until the next call. A reserve guarantees its class a share while it has work; held
+   * for a class with none — absent from the host, or all of its hot memory huge already — it would be
+   * budget nobody may spend.
+   */
+  lendReservesOf(classes: ReadonlySet<string>): void {
+    this.lenders = classes;
+    this.collapses.lend(classes);
+    this.collapseMs.lend(classes);
   }
 
   /** Ends the catch-up window once its time is over: the steady budgets from then on. */

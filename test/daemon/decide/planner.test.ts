@@ -30,6 +30,8 @@ const hex = (region: number): string => `0x${region.toString(16)}`;
 interface PolicyOptions {
   collapsesPerSec?: string;
   dbPerProcess?: string;
+  /** db's budgetShare, e.g. '50%' (default none). */
+  dbShare?: string;
   guards?: string;
 }
 
@@ -41,6 +43,7 @@ classes:
   - name: db
     match: { comm: ['db*'] }
     numa: local-only
+    ${o.dbShare === undefined ? '' : `budgetShare: ${o.dbShare}`}
     eligibility: { maxNonePages: 64, maxSwapPages: 0, maxSharedPages: 0, maxCollapsesPerSecPerProcess: ${o.dbPerProcess ?? '1000/s'} }
   - name: vm
     match: { comm: ['vm*'] }
@@ -218,6 +221,29 @@ test('the collapse budget stops the walk; the candidates not reached are counted
   assert.deepEqual(planned(fx.plan(1000)), [k(20, 1), k(10, 2), k(20, 2)]);
   assert.deepEqual(fx.skipped(), { budget: { db: 1, vm: 1 } });
   assert.equal(fx.budgets.exhausted(1000), true);
+});
+
+test('a class reserve goes to the others while the class has no candidates left, and is held again once it has', () => {
+  const vmOnly = setUp([{ pid: 20, cls: 'vm', hot: [[0, 80], [1, 60], [2, 40], [3, 20]] }], { policy: policyOf({ collapsesPerSec: '4/s', dbShare: '50%' }) });
+  vmOnly.rank();
+  assert.deepEqual(planned(vmOnly.plan(0)), [k(20, 0), k(20, 1), k(20, 2), k(20, 3)], 'no db process: its half is lent');
+  assert.equal(vmOnly.planner.heldByBudget, false, 'nothing was left waiting');
+
+  const fx = setUp(
+    [
+      { pid: 10, cls: 'db', hot: [[0, 90]] },
+      { pid: 20, cls: 'vm', hot: [[0, 80], [1, 60], [2, 40], [3, 20]] },
+    ],
+    { policy: policyOf({ collapsesPerSec: '4/s', dbShare: '50%' }) },
+  );
+  fx.rank();
+  assert.deepEqual(planned(fx.plan(0)), [k(10, 0), k(20, 0), k(20, 1)], 'db has a candidate: vm gets the unreserved half only');
+  assert.equal(fx.planner.heldByBudget, true, 'vm\'s other candidates wait for budget');
+  assert.deepEqual(fx.skipped(), { budget: { vm: 2 } });
+  fx.processes.get(10)!.hot.markHuge(at(0), true);
+  // Half a second on: db's reserve refilled by 1, lent now that db's one region is huge.
+  assert.deepEqual(planned(fx.plan(500)), [k(20, 2), k(20, 3)]);
+  assert.equal(fx.planner.heldByBudget, false);
 });
 
 test('a process at its rate cap is passed over (counted as budget) and the walk goes on to other processes', () => {

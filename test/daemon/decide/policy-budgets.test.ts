@@ -50,6 +50,33 @@ test('a class with a budget share keeps its reserve: others cannot spend it, it 
   assert.equal(drain(b, 500, cls(p, 'web'), 4000), 0);
 });
 
+test('a class with no candidates lends its reserve: the others spend it after the unreserved part, until it is taken back', () => {
+  const p = policyOf('{ collapsesPerSec: 10/s, cpuMsPerSec: 100 }', '40%');
+  const b = new PolicyBudgets(p, 0);
+  b.lendReservesOf(new Set(['db']));
+  assert.equal(drain(b, 0, cls(p, 'web'), 1000), 10, 'web gets the unreserved 6 and db\'s 4');
+  b.lendReservesOf(new Set());
+  assert.equal(drain(b, 500, cls(p, 'web'), 2000), 3, 'held again: web refills at its 60% only');
+  assert.equal(drain(b, 500, cls(p, 'db'), 3000), 2, 'db\'s reserve refills at its own rate');
+  // Collapse time is lent too, and charged from the unreserved part before the lent reserve.
+  b.lendReservesOf(new Set(['db']));
+  b.chargeCollapseMs(500, 'web', 80);
+  b.lendReservesOf(new Set());
+  assert.equal(b.levels(500).collapseMs, 0.2, 'web\'s 80 ms took the unreserved 60 ms and 20 ms of db\'s 40');
+  b.chargeCollapseMs(500, 'db', 20);
+  assert.equal(b.mayCollapse(500, cls(p, 'db'), 4000), false, 'db spent the rest of its reserve');
+  assert.equal(b.mayCollapse(600, cls(p, 'db'), 4000), true, '…which refills at 40 ms a second');
+});
+
+test('a reserve holder overspending charges its reserve, then the unreserved part; only what is left goes into debt', () => {
+  const p = policyOf('{ collapsesPerSec: 100/s, cpuMsPerSec: 100 }', '40%');
+  const b = new PolicyBudgets(p, 0);
+  b.chargeCollapseMs(0, 'db', 110);
+  assert.equal(b.mayCollapse(0, cls(p, 'web'), 1), false, 'the unreserved 60 ms paid for db\'s overrun');
+  assert.equal(b.mayCollapse(0, cls(p, 'db'), 1), false, 'db is 10 ms in debt on its reserve');
+  assert.equal(b.mayCollapse(200, cls(p, 'db'), 1), true, 'its 40 ms a second pay it back in 250 ms, the unreserved part meanwhile holds 12 ms');
+});
+
 test('the per-process cap holds one process back while others of its class go on; it refills at its rate', () => {
   const p = policyOf('{ collapsesPerSec: 100/s }', '', '2/s');
   const b = new PolicyBudgets(p, 0);
@@ -117,9 +144,9 @@ test('reconfigure: every bucket is built anew and full, per-process caps are dro
   assert.equal(drain(b, 0, cls(raised, 'db'), 100), 20);
 });
 
-test('property: exhausted() says exactly that no class could collapse for a process not yet capped', () => {
+test('property: exhausted() says exactly that no class could collapse for a process not yet capped, whatever reserves are lent', () => {
   const byShare = new Map(['', '25%', '70%'].map((share) => [share, policyOf('{}', share)]));
-  const step = fc.record({ dt: fc.integer({ min: 0, max: 400 }), cls: fc.constantFrom('db', 'web'), take: fc.nat(6), chargeMs: fc.nat(40) });
+  const step = fc.record({ dt: fc.integer({ min: 0, max: 400 }), cls: fc.constantFrom('db', 'web'), take: fc.nat(6), chargeMs: fc.nat(40), lend: fc.subarray(['db', 'web']) });
   fc.assert(
     fc.property(fc.constantFrom('', '25%', '70%'), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 80 }), fc.array(step, { maxLength: 25 }), (share, rate, ms, steps) => {
       const base = byShare.get(share)!;
@@ -129,6 +156,7 @@ test('property: exhausted() says exactly that no class could collapse for a proc
       let fresh = 1_000_000;
       for (const s of steps) {
         now += s.dt;
+        b.lendReservesOf(new Set(s.lend));
         for (let i = 0; i < s.take && b.mayCollapse(now, cls(p, s.cls), 1); i++) b.takeCollapse(now, cls(p, s.cls), 1);
         b.chargeCollapseMs(now, s.cls, s.chargeMs);
         const anyone = p.classes.some((c) => b.mayCollapse(now, c, fresh++));
