@@ -65,7 +65,7 @@ const Class = z
     name: Name.describe('The class name, used in logs and metrics.'),
     match: Match,
     weight: z.number().positive().prefault(1).describe('Importance relative to other classes: scores are multiplied by it.'),
-    budgetShare: Fraction.optional().describe('Share of the global budgets reserved for this class (unreserved budget goes to the best candidates of any class).'),
+    budgetShare: Fraction.optional().describe('Share of the global budgets reserved for this class while it has candidates; a class with none lends its reserve to the others (unreserved budget goes to the best candidates of any class).'),
     eligibility: Eligibility.prefault({}),
     numa: z
       .enum(numaRules)
