@@ -134,6 +134,17 @@ export class PolicyBudgets {
     return this.policy.budgets.observeCpuMsPerSec * this.factor;
   }
 
+  /**
+   * How long the observation budget needs to pay back its debt at its current rate, ms (0 when it is
+   * not in debt): the loop waits at least this long before the next cycle, so that the inspections every
+   * cycle may make whatever the budget (the floor that keeps decisions coming) cannot raise the
+   * observation CPU above the budget over time.
+   */
+  observeRepaidInMs(now: number): number {
+    const available = this.observeAvailable(now);
+    return available >= 0 ? 0 : (-available / this.observeRate(now)) * 1000;
+  }
+
   /** Charges the daemon's CPU spent observing. */
   chargeObserveMs(now: number, ms: number): void {
     this.observe.charge(now, ms);

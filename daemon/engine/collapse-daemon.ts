@@ -167,8 +167,8 @@ export class CollapseDaemon implements ManagedService {
       }),
       // Every cycle, failed or not, ends with a beat: the watchdog (lifecycle/sd-notify.ts) tells a
       // live loop from a hung one by these.
-      tap(() => this.heartbeat.cycleEnded({ cycle: this.cycleNo, nextIntervalMs: this.pacer.intervalMs, processes: this.table.size, collapsed: this.totals.collapsed })),
-      repeat({ delay: () => (this.options.once && this.onceReady ? EMPTY : timer(this.pacer.intervalMs, this.clock.scheduler)) }),
+      tap(() => this.heartbeat.cycleEnded({ cycle: this.cycleNo, nextIntervalMs: this.nextIntervalMs(), processes: this.table.size, collapsed: this.totals.collapsed })),
+      repeat({ delay: () => (this.options.once && this.onceReady ? EMPTY : timer(this.nextIntervalMs(), this.clock.scheduler)) }),
     );
     const policy$ = this.store.changes$.pipe(skip(1), tap((p) => this.reconfigure(p)));
     const schedules$ = this.store.changes$.pipe(
@@ -310,11 +310,21 @@ export class CollapseDaemon implements ManagedService {
           processes: this.table.size, sampled: live.length, candidates, inspected, planned: planned.length,
           collapsed: outcomes.filter((o) => o.action === 'collapse' && o.outcome === 'ok').length,
           failed: outcomes.filter((o) => o.outcome === 'failed').length,
-          observeCpuMs: round(cpuDecided - cpu0), actCpuMs: round(actCpuMs), decideWallMs: round(decideWallMs), nextIntervalMs: this.pacer.intervalMs,
+          observeCpuMs: round(cpuDecided - cpu0), actCpuMs: round(actCpuMs), decideWallMs: round(decideWallMs), nextIntervalMs: this.nextIntervalMs(),
           killSwitch: this.killSwitch.active,
         });
       }),
     );
+  }
+
+  /**
+   * Time until the next cycle: the pacer's interval, or longer while the observation budget is in debt
+   * (the inspections a cycle makes whatever the budget, and a reading dearer than forecast, put it
+   * there), up to `pacing.maxInterval`.
+   */
+  private nextIntervalMs(): number {
+    const repaid = this.budgets.observeRepaidInMs(this.clock.now());
+    return Math.max(this.pacer.intervalMs, Math.min(this.policy.pacing.maxInterval, Math.ceil(repaid)));
   }
 
   /** Consequences of one outcome: huge marks, failure memory, pacing, budgets, totals. */

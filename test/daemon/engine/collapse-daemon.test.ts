@@ -333,6 +333,23 @@ test('the observation budget bounds the inspections of a cycle at their measured
   assert.ok((last.inspected as number) <= Math.max(12, INSPECTIONS_FLOOR), `inspected ${String(last.inspected)} regions (${String(last.observeCpuMs)} ms) on a budget of 10 ms/s`);
 });
 
+test('marble: observation in debt delays the next cycle until it is paid back, whatever the pacer says', () => {
+  const scheduler = newScheduler();
+  // 64 ineligible regions at 1 ms an inspection: the first cycle inspects them all (the cost of an
+  // inspection is not known yet) and leaves the 10 ms/s budget 54 ms in debt, 5.4 s of it. The pacer
+  // alone would have come back after 2 s (an idle cycle); then the regions wait for their recheck and
+  // the idle backoff goes on.
+  const shared: RegionFacts = { ...eligible, shared: 512 };
+  const loop = withLoop(scheduler, { policy: { observeCpuMsPerSec: 10 }, inspectCpuMs: 1, facts: () => shared }, (loop, { expectObservable }) => {
+    expectObservable(loop.port.cycles$).toBe('c 5399ms c 3999ms c 7999ms c');
+    scheduler.schedule(() => loop.start());
+    scheduler.schedule(() => loop.stop(), 20_000);
+  });
+  const records = loop.cycleRecords();
+  assert.deepEqual(records.map((r) => r.inspected), [64, 0, 0, 0]);
+  assert.deepEqual(records.map((r) => r.nextIntervalMs), [5400, 4000, 8000, 8000]);
+});
+
 test('on the simulated kernel, built as `run --kernel sim` builds it: the production daemon finds a hot database and collapses its memory', () => {
   const sim = new SimKernel({ nodes: [{ memoryMiB: 1024 }], seed: 3 });
   const { container, port } = simContainer({ logLevel: 'error' }, sim);
