@@ -30,8 +30,11 @@ import { isGone, type TrackedProcess } from '../observe/process-table.js';
 
 /** Reads a candidate's page facts (the region inspector on a real or simulated kernel). */
 export interface RegionReader {
-  /** The facts of one region; throws the port's error when the process is gone. */
-  inspect(pid: number, region: number): RegionFacts;
+  /**
+   * The facts of one region; throws the port's error when the process is gone. `sharedLimit`: shared
+   * pages beyond which the exact count does not matter (see RegionFacts.shared).
+   */
+  inspect(pid: number, region: number, sharedLimit: number): RegionFacts;
   /** A summary of the facts that changes when the region's residency does (EINVAL memory). */
   fingerprint(facts: RegionFacts): string;
 }
@@ -140,6 +143,13 @@ export function rankBest<T extends { readonly pre: number }>(entries: T[], k: nu
 
 /** How long a region found ineligible, or held back by what a failure taught, is left alone before it is inspected again, ms. */
 export const RECHECK_MS = 60_000;
+/**
+ * A region found ineligible again at its recheck waits twice as long each time, up to 2^this times
+ * RECHECK_MS (8 min): KSM-merged or swapped pages mostly stay so, and a hot region's rank brings it
+ * back to the top of every walk, where re-reading its unchanged pages every minute was most of what
+ * the daemon spent observing on a KSM host.
+ */
+export const RECHECK_DOUBLINGS = 3;
 /** The same for a region held back by a guard of its node or cgroup (guards are read every cycle), ms. */
 export const NODE_RECHECK_MS = 10_000;
 
@@ -249,7 +259,7 @@ export class Planner {
       inspections++;
       let facts: RegionFacts;
       try {
-        facts = reader.inspect(c.process.pid, c.region);
+        facts = reader.inspect(c.process.pid, c.region, cls.eligibility.maxSharedPages);
       } catch (e) {
         gone.add(c.process.pid);
         if (isGone(e)) continue;
@@ -265,9 +275,11 @@ export class Planner {
       }
       const eligibility = facts.huge ? undefined : ineligible(cls, facts);
       if (eligibility !== undefined) {
-        skip(eligibility, RECHECK_MS);
+        skip(eligibility, RECHECK_MS * 2 ** Math.min(slot.ineligible, RECHECK_DOUBLINGS));
+        slot.ineligible++;
         continue;
       }
+      slot.ineligible = 0;
       const migrateTo = remote ? home : undefined;
       const collapseNode = remote ? home : node;
       // A remote huge page only needs room for its pages at home; a collapse needs a free huge page there.

@@ -35,6 +35,8 @@ export interface SlotState {
   seenAt: number;
   /** Not to be inspected again before this daemon time (set by the planner after a rejection). */
   retryAt: number;
+  /** Inspections in a row that found the region ineligible for its class (the planner's recheck backoff). */
+  ineligible: number;
 }
 
 /** Time constant of the rate smoothing, ms. */
@@ -91,7 +93,7 @@ export class HotMap {
   private observe(slot: number, rate: number, ageMs: number, now: number): void {
     const s = this.slots.get(slot);
     if (s === undefined) {
-      this.slots.set(slot, { region: slot * REGION_BYTES, rate, ageMs, huge: false, seenAt: now, retryAt: 0 });
+      this.slots.set(slot, { region: slot * REGION_BYTES, rate, ageMs, huge: false, seenAt: now, retryAt: 0, ineligible: 0 });
       return;
     }
     // Slots are mostly updated together, so the weight for the last gap is computed once per gap.

@@ -11,7 +11,7 @@ import type { Policy } from '../../../daemon/config/policy-schema.js';
 import { REGION_BYTES, type Candidate, type RegionFacts } from '../../../daemon/decide/candidate.js';
 import { FailureMemory } from '../../../daemon/decide/failure-memory.js';
 import { Guards } from '../../../daemon/decide/guards.js';
-import { candidatesOf, majorityNode, NODE_RECHECK_MS, Planner, RECHECK_MS, type CandidateRanker, type PlannedCollapse, type RegionReader } from '../../../daemon/decide/planner.js';
+import { candidatesOf, majorityNode, NODE_RECHECK_MS, Planner, RECHECK_DOUBLINGS, RECHECK_MS, type CandidateRanker, type PlannedCollapse, type RegionReader } from '../../../daemon/decide/planner.js';
 import { PolicyBudgets } from '../../../daemon/decide/policy-budgets.js';
 import { KernelPortError } from '../../../daemon/kernel-port/kernel-port.js';
 import { accessRateOf, HotMap } from '../../../daemon/observe/hot-map.js';
@@ -82,6 +82,7 @@ const factsOf = (f: Partial<RegionFacts> = {}): RegionFacts => ({ present: 512, 
 
 interface Fixture {
   planner: Planner;
+  reader: RegionReader;
   port: FakeKernelPort;
   guards: Guards;
   failures: FailureMemory;
@@ -137,7 +138,7 @@ function setUp(specs: readonly ProcSpec[], opts: { policy?: Policy; level?: stri
   const processes = new Map(specs.map((s) => [s.pid, trackedOf(policy, s)]));
   let cycle = 0;
   return {
-    planner, port, guards, failures, budgets, log, entries: loggers.entries, reads, facts, post, failing, processes,
+    planner, reader, port, guards, failures, budgets, log, entries: loggers.entries, reads, facts, post, failing, processes,
     rank: (now = 0) => planner.rank([...processes.values()], now),
     plan: (now = 0, maxInspections = 1000) => planner.plan(now, maxInspections, (pid) => processes.get(pid)),
     skipped() {
@@ -287,7 +288,7 @@ test('a region found huge is marked in its hot map; later plans neither inspect 
   assert.deepEqual(fx.skipped(), { budget: { db: 2 } }, 'the huge region is settled: not counted among those not reached');
 });
 
-test('an ineligible region (none, swapped or shared pages) is left alone for RECHECK_MS, then inspected again', () => {
+test('an ineligible region (none, swapped or shared pages) is left alone for RECHECK_MS, then inspected again, longer each time it is still ineligible', () => {
   const fx = setUp([{ pid: 10, cls: 'db', hot: [[0, 90], [1, 80], [2, 70], [3, 60]] }]);
   fx.facts.set(k(10, 0), factsOf({ present: 447, none: 65 }));
   fx.facts.set(k(10, 1), factsOf({ present: 511, swapped: 1 }));
@@ -302,6 +303,37 @@ test('an ineligible region (none, swapped or shared pages) is left alone for REC
   fx.facts.set(k(10, 0), factsOf({ present: 448, none: 64 }));
   assert.deepEqual(planned(fx.plan(RECHECK_MS)), [k(10, 0), k(10, 3)]);
   assert.deepEqual(fx.reads, [k(10, 0), k(10, 1), k(10, 2), k(10, 3)]);
+  // Found ineligible again, regions 1 and 2 wait twice as long each time, up to 2^RECHECK_DOUBLINGS times.
+  let at0 = RECHECK_MS;
+  for (let n = 1; n <= RECHECK_DOUBLINGS + 1; n++) {
+    const wait = RECHECK_MS * 2 ** Math.min(n, RECHECK_DOUBLINGS);
+    assert.equal(fx.processes.get(10)!.hot.get(at(1))?.retryAt, at0 + wait, `after ${n + 1} findings`);
+    // (Regions 0 and 3, planned with no outcome reported, come back every RECHECK_MS.)
+    const rechecked = (): string[] => fx.reads.filter((r) => r === k(10, 1) || r === k(10, 2));
+    fx.reads.length = 0;
+    fx.plan(at0 + wait - 1);
+    assert.deepEqual(rechecked(), [], 'not before');
+    fx.plan((at0 += wait));
+    assert.deepEqual(rechecked(), [k(10, 1), k(10, 2)]);
+  }
+  // Eligible once: the backoff starts again.
+  fx.facts.set(k(10, 1), factsOf());
+  fx.facts.set(k(10, 2), factsOf());
+  fx.plan(at0 + RECHECK_MS * 2 ** RECHECK_DOUBLINGS);
+  assert.equal(fx.processes.get(10)!.hot.get(at(1))?.ineligible, 0);
+});
+
+test('the inspection is told the class\'s shared-page limit: beyond it the exact count does not matter', () => {
+  const limits: number[] = [];
+  const fx = setUp([{ pid: 10, cls: 'db', hot: [[0, 90]] }]);
+  const reader = { ...fx.reader };
+  fx.reader.inspect = (pid, region, sharedLimit) => {
+    limits.push(sharedLimit);
+    return reader.inspect(pid, region, sharedLimit);
+  };
+  fx.rank();
+  fx.plan(0);
+  assert.deepEqual(limits, [0], 'db allows no shared pages');
 });
 
 test('NUMA: local-only migrates remote pages home and collapses there, moves a remote huge page home only; allow-remote collapses where the pages are', () => {
