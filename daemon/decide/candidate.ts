@@ -24,7 +24,11 @@ export interface RegionFacts {
   readonly none: number;
   /** Pages swapped out: a collapse swaps them in. */
   readonly swapped: number;
-  /** Present pages not exclusively mapped by this process (fork sharing, KSM, the zero page). */
+  /**
+   * Present pages not exclusively mapped by this process (fork sharing, KSM, the zero page). Exact up to
+   * the `sharedLimit` the reader was given; beyond it, a count of more than that many (the reader stops
+   * reading frames once the region is known to hold more shared pages than its class allows).
+   */
   readonly shared: number;
   /** The region is already mapped by one huge page: nothing to collapse. */
   readonly huge: boolean;

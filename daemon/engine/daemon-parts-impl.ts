@@ -12,7 +12,7 @@ import type { DaemonParts } from './daemon-parts.js';
 export const daemonParts: DaemonParts = {
   regionReader(port: KernelPort) {
     const inspector = new RegionInspector(port);
-    return { inspect: (pid, region) => inspector.inspect(pid, [region])[0], fingerprint };
+    return { inspect: (pid, region, sharedLimit) => inspector.inspect(pid, [region], sharedLimit)[0], fingerprint };
   },
   ranker: (policy) => new ScorerRanker(policy),
   homeNode(port: KernelPort) {

@@ -24,7 +24,10 @@
  *     pages on PFN 0's node;
  *   - the frames of the exclusively mapped pages, for the KSM bit, but only when the process maps KSM
  *     pages at all: /proc/PID/ksm_merging_pages is read once per `inspect` call, and 0 skips them (a
- *     kernel before 5.19 has no such file: then they are always read). They are read as runs of nearby
+ *     kernel before 5.19 has no such file: then they are always read); and only when pagemap's pages
+ *     not exclusively mapped are within the caller's `sharedLimit`: beyond it the region is ineligible
+ *     whatever the KSM bits say, and `shared` is that lower bound. On a KSM host, where a guest's
+ *     regions hold pages merged with other guests', this spares most of the kpageflags reads. They are read as runs of nearby
  *     frames, one pread per run, a run reading through gaps of up to 64 frames (512 bytes of unneeded
  *     flags cost less than another syscall). Frames faulted together are usually close, so this is one
  *     or a few reads; the worst case, 512 scattered frames, is 512 reads of 8 bytes.
@@ -105,16 +108,17 @@ export class RegionInspector {
   }
 
   /**
-   * The facts of each region (2 MiB-aligned start addresses) of process `pid`, in the order given.
-   * KernelPortError ESRCH when the process is gone; see the file's comment for the other errors.
+   * The facts of each region (2 MiB-aligned start addresses) of process `pid`, in the order given;
+   * `shared` exact up to `sharedLimit` (see the file's comment). KernelPortError ESRCH when the process
+   * is gone; see the file's comment for the other errors.
    */
-  inspect(pid: number, regions: readonly number[]): RegionFacts[] {
+  inspect(pid: number, regions: readonly number[], sharedLimit = Number.POSITIVE_INFINITY): RegionFacts[] {
     let ksmInUse: boolean | undefined;
     const ksm = (): boolean => (ksmInUse ??= this.mapsKsmPages(pid));
-    return regions.map((region) => this.inspectRegion(pid, region, ksm));
+    return regions.map((region) => this.inspectRegion(pid, region, ksm, sharedLimit));
   }
 
-  private inspectRegion(pid: number, region: number, ksmInUse: () => boolean): RegionFacts {
+  private inspectRegion(pid: number, region: number, ksmInUse: () => boolean, sharedLimit: number): RegionFacts {
     if (!(Number.isInteger(region) && region >= 0 && region % REGION_BYTES === 0)) {
       throw new RangeError(`region 0x${region.toString(16)} is not a 2 MiB-aligned address`);
     }
@@ -132,6 +136,7 @@ export class RegionInspector {
       return facts(true, map.notExclusive);
     }
     const exclusive = present - map.notExclusive;
+    if (map.notExclusive > sharedLimit) return facts(false, map.notExclusive);
     return facts(false, map.notExclusive + (exclusive > 0 && ksmInUse() ? this.exclusiveKsmOrZero(map) : 0));
   }
 

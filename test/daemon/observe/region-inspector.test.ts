@@ -139,6 +139,31 @@ test('KSM pages mapped only once are still shared: kpageflags tells them from pr
   assert.ok(flags.length >= 2 && flags.every((r) => r.length <= 4096), `kpageflags read in runs: ${JSON.stringify(flags)}`);
 });
 
+test('beyond the caller\'s shared limit the KSM bits are not read: shared is then pagemap\'s lower bound', () => {
+  const { sim, port, inspector } = setup({ nodes: [{ memoryMiB: 512 }] });
+  sim.writeFile('/sys/kernel/mm/ksm/pages_to_scan', '100000');
+  sim.writeFile('/sys/kernel/mm/ksm/sleep_millisecs', '100');
+  const [mine, twin, third] = [mapped(sim, 1), mapped(sim, 1), mapped(sim, 1)];
+  // Pages 0–127 alike in mine and twin, 128–255 alike in mine and third, the rest each their own. Once
+  // third exits, mine maps 128 KSM pages with twin (not exclusive: pagemap shows them) and 128 alone
+  // (exclusive: only kpageflags tells them).
+  for (const { pid, a } of [mine, twin, third]) {
+    sim.touch(pid, a, H);
+    sim.madvise(pid, a, H, 'MADV_MERGEABLE');
+  }
+  for (let i = 0; i < 128; i++) for (const { pid, a } of [mine, twin]) sim.touch(pid, a + i * PAGE, PAGE, { fill: 7000 + i });
+  for (let i = 128; i < 256; i++) for (const { pid, a } of [mine, third]) sim.touch(pid, a + i * PAGE, PAGE, { fill: 8000 + i });
+  sim.writeFile('/sys/kernel/mm/ksm/run', '1');
+  sim.advance(3000);
+  sim.writeFile('/sys/kernel/mm/ksm/run', '0');
+  sim.exit(third.pid);
+  assert.equal(inspector.inspect(mine.pid, [mine.a])[0].shared, 256, 'no limit: exact');
+  port.binaryReads.length = 0;
+  assert.equal(inspector.inspect(mine.pid, [mine.a], 0)[0].shared, 128, 'more than 0 is enough to know: the lower bound');
+  assert.deepEqual(port.binaryReads.filter((r) => r.path === '/proc/kpageflags').map((r) => r.length), [8], 'only the first frame, for a THP head');
+  assert.equal(inspector.inspect(mine.pid, [mine.a], 128)[0].shared, 256, 'within the limit: exact');
+});
+
 test('on two nodes, the pages of a process on node 1 count on node 1; the zone table is read once', () => {
   const { sim, port, inspector } = setup({ nodes: [{ memoryMiB: 128 }, { memoryMiB: 128 }] });
   const { pid, a } = mapped(sim, 2, 1);
