@@ -255,9 +255,11 @@ export class CollapseDaemon implements ManagedService {
     }
     this.forget(gone);
     // Until a ranking has found a candidate (at start, the hot maps are empty) every new sample is
-    // ranked at once, rather than RANK_EVERY_MS after a ranking of nothing.
+    // ranked at once, rather than RANK_EVERY_MS after a ranking of nothing; so is a process's first
+    // sample (its hot memory is news, not the drift of a known process): at start on a real host the
+    // first readings of a hundred processes are spread over several cycles by the observation budget.
     const waitingForFirst = !this.rankedAny && sampled.updated;
-    if (this.rankDue || waitingForFirst || (sampled.updated && now - this.rankedAt >= RANK_EVERY_MS)) {
+    if (this.rankDue || waitingForFirst || sampled.firstReading || (sampled.updated && now - this.rankedAt >= RANK_EVERY_MS)) {
       this.planner.rank(live, now);
       this.rankDue = false;
       this.rankedAt = now;
@@ -291,9 +293,10 @@ export class CollapseDaemon implements ManagedService {
     const decideWallMs = elapsed();
     this.recordObservation(this.planner.processViews, cpuDecided - cpu0, observeWallMs, decideWallMs);
 
-    // A cycle whose candidates wait for budget is not idle: backing off would leave the budget that
-    // refills meanwhile unspent (its buckets hold one second's worth).
-    if (planned.length > 0 || (!this.killSwitch.active && this.planner.heldByBudget)) this.pacer.recordBusy();
+    // A cycle whose candidates wait for budget, or whose readings due were put off by the observation
+    // budget, is not idle: backing off would leave the budget that refills meanwhile unspent (its
+    // buckets hold one second's worth). The observation debt bounds how often such cycles come.
+    if (planned.length > 0 || (!this.killSwitch.active && (this.planner.heldByBudget || sampled.deferred > 0))) this.pacer.recordBusy();
     else if (!this.killSwitch.active) this.pacer.recordIdle();
 
     // Act.

@@ -162,10 +162,11 @@ export class ProcessTable {
    * others into their hot maps — once per aggregation interval, so that no aggregation counts twice.
    * The readings due are taken stalest first while `mayRead` allows (the observation budget: on a real
    * host without DAMON a reading is a walk of the process's page tables, 80 ms for one with a thousand
-   * mappings); the rest stay due for a later cycle. Returns the pids found gone and whether any hot map
-   * changed.
+   * mappings); the rest stay due for a later cycle. Returns the pids found gone, whether any hot map
+   * changed, whether a hot map got its first regions (a process the ranking has never seen), and
+   * how many readings due were left for a later cycle.
    */
-  sample(now: number, mayRead: () => boolean = () => true): { gone: number[]; updated: boolean } {
+  sample(now: number, mayRead: () => boolean = () => true): { gone: number[]; updated: boolean; firstReading: boolean; deferred: number } {
     const gone: number[] = [];
     const due: TrackedProcess[] = [];
     for (const p of this.eligible()) {
@@ -179,10 +180,15 @@ export class ProcessTable {
     }
     if (due.length > 1) due.sort((a, b) => a.sampledAt - b.sampledAt);
     let updated = false;
+    let firstReading = false;
+    let read = 0;
     for (const p of due) {
       if (!mayRead()) break;
+      read++;
       try {
+        const empty = p.hot.size === 0;
         p.hot.update(this.port.accessRegions(p.pid), SAMPLING_ATTRS, now);
+        firstReading ||= empty && p.hot.size > 0;
         p.sampledAt = now;
         updated = true;
       } catch (e) {
@@ -191,7 +197,7 @@ export class ProcessTable {
       }
     }
     for (const pid of gone) this.drop(pid);
-    return { gone, updated };
+    return { gone, updated, firstReading, deferred: due.length - read };
   }
 
   /**

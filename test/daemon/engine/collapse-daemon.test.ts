@@ -16,7 +16,7 @@ import type { DaemonOptions } from '../../../daemon/config/daemon-options.js';
 import { KillSwitch } from '../../../daemon/config/kill-switch.js';
 import { PolicyStore } from '../../../daemon/config/policy-store.js';
 import type { RegionFacts } from '../../../daemon/decide/candidate.js';
-import { CollapseDaemon, INSPECTIONS_FLOOR } from '../../../daemon/engine/collapse-daemon.js';
+import { CollapseDaemon, INSPECTIONS_FLOOR, RANK_EVERY_MS } from '../../../daemon/engine/collapse-daemon.js';
 import { DaemonParts } from '../../../daemon/engine/daemon-parts.js';
 import { KernelPort, type MadviseResult } from '../../../daemon/kernel-port/kernel-port.js';
 import { fingerprint } from '../../../daemon/observe/region-inspector.js';
@@ -222,6 +222,18 @@ test('marble: cycles whose candidates wait for the collapse-time budget keep the
   assert.deepEqual(records[1].skipped, { budget: { db: 63 } });
 });
 
+test('marble: a process sampled for the first time is ranked at once, not at the next periodic ranking', () => {
+  const scheduler = newScheduler();
+  const loop = withLoop(scheduler, { processes: [{ pid: 10, regions: 64, nrAccesses: 50 }] }, (loop) => {
+    // A hotter process appears after the first ranking (which found process 10's candidates).
+    scheduler.schedule(() => loop.port.spawn({ pid: 11, comm: 'db11', anonKb: 128 * 1024, regions: hotRegions(BASE, 4, 90) }), 1500);
+    scheduler.schedule(() => loop.start());
+    scheduler.schedule(() => loop.stop(), 3500);
+  });
+  const decided = loop.entries.filter((e) => e.message === 'decision').map((e) => [e.t, e.pid]);
+  assert.deepEqual(decided, [[0, 10], [1000, 10], [2000, 11], [3000, 11]], `not at ${RANK_EVERY_MS} ms`);
+});
+
 test('marble: --once runs exactly one cycle, done$ completes when its actions are done', () => {
   const scheduler = newScheduler();
   withLoop(scheduler, { daemon: { once: true } }, (loop, { cold, expectObservable }) => {
@@ -337,17 +349,18 @@ test('marble: observation in debt delays the next cycle until it is paid back, w
   const scheduler = newScheduler();
   // 64 ineligible regions at 1 ms an inspection: the first cycle inspects them all (the cost of an
   // inspection is not known yet) and leaves the 10 ms/s budget 54 ms in debt, 5.4 s of it. The pacer
-  // alone would have come back after 2 s (an idle cycle); then the regions wait for their recheck and
-  // the idle backoff goes on.
+  // alone would have come back after 2 s (an idle cycle). At 5.4 s the budget is back at nothing, short
+  // of the share kept for inspections: the reading due is put off, which is not idle, and taken a
+  // second later; then the regions wait for their recheck and the idle backoff goes on.
   const shared: RegionFacts = { ...eligible, shared: 512 };
   const loop = withLoop(scheduler, { policy: { observeCpuMsPerSec: 10 }, inspectCpuMs: 1, facts: () => shared }, (loop, { expectObservable }) => {
-    expectObservable(loop.port.cycles$).toBe('c 5399ms c 3999ms c 7999ms c');
+    expectObservable(loop.port.cycles$).toBe('c 5399ms c 999ms c 1999ms c 3999ms c');
     scheduler.schedule(() => loop.start());
     scheduler.schedule(() => loop.stop(), 20_000);
   });
   const records = loop.cycleRecords();
-  assert.deepEqual(records.map((r) => r.inspected), [64, 0, 0, 0]);
-  assert.deepEqual(records.map((r) => r.nextIntervalMs), [5400, 4000, 8000, 8000]);
+  assert.deepEqual(records.map((r) => r.inspected), [64, 0, 0, 0, 0]);
+  assert.deepEqual(records.map((r) => r.nextIntervalMs), [5400, 1000, 2000, 4000, 8000]);
 });
 
 test('on the simulated kernel, built as `run --kernel sim` builds it: the production daemon finds a hot database and collapses its memory', () => {
