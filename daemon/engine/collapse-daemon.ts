@@ -293,10 +293,12 @@ export class CollapseDaemon implements ManagedService {
     const decideWallMs = elapsed();
     this.recordObservation(this.planner.processViews, cpuDecided - cpu0, observeWallMs, decideWallMs);
 
-    // A cycle whose candidates wait for budget, or whose readings due were put off by the observation
-    // budget, is not idle: backing off would leave the budget that refills meanwhile unspent (its
-    // buckets hold one second's worth). The observation debt bounds how often such cycles come.
-    if (planned.length > 0 || (!this.killSwitch.active && (this.planner.heldByBudget || sampled.deferred > 0))) this.pacer.recordBusy();
+    // A cycle whose candidates wait for budget, or that put off a process's first reading for want of
+    // observation budget, is not idle: backing off would leave the budget that refills meanwhile unspent
+    // (its buckets hold one second's worth), and new processes unseen. The observation debt bounds how
+    // often such cycles come. Readings put off of processes already seen do not count: with every hot
+    // region huge, a host whose readings outrun the budget would otherwise never back off.
+    if (planned.length > 0 || (!this.killSwitch.active && (this.planner.heldByBudget || sampled.firstDeferred > 0))) this.pacer.recordBusy();
     else if (!this.killSwitch.active) this.pacer.recordIdle();
 
     // Act.

@@ -164,9 +164,9 @@ export class ProcessTable {
    * host without DAMON a reading is a walk of the process's page tables, 80 ms for one with a thousand
    * mappings); the rest stay due for a later cycle. Returns the pids found gone, whether any hot map
    * changed, whether a hot map got its first regions (a process the ranking has never seen), and
-   * how many readings due were left for a later cycle.
+   * how many of the readings left for a later cycle would have been such a first one.
    */
-  sample(now: number, mayRead: () => boolean = () => true): { gone: number[]; updated: boolean; firstReading: boolean; deferred: number } {
+  sample(now: number, mayRead: () => boolean = () => true): { gone: number[]; updated: boolean; firstReading: boolean; firstDeferred: number } {
     const gone: number[] = [];
     const due: TrackedProcess[] = [];
     for (const p of this.eligible()) {
@@ -197,7 +197,7 @@ export class ProcessTable {
       }
     }
     for (const pid of gone) this.drop(pid);
-    return { gone, updated, firstReading, deferred: due.length - read };
+    return { gone, updated, firstReading, firstDeferred: due.slice(read).filter((p) => p.hot.size === 0).length };
   }
 
   /**

@@ -234,6 +234,25 @@ test('marble: a process sampled for the first time is ranked at once, not at the
   assert.deepEqual(decided, [[0, 10], [1000, 10], [2000, 11], [3000, 11]], `not at ${RANK_EVERY_MS} ms`);
 });
 
+test('marble: first readings put off by the observation budget keep the interval; later ones do not', () => {
+  const scheduler = newScheduler();
+  // Four processes with nothing hot; a reading costs 5 ms of a 10 ms/s budget, of which 3 ms are kept
+  // for inspections: two readings a cycle. The first cycle leaves two processes unseen and comes back
+  // after the interval; once every process was read, readings put off are no reason not to back off.
+  const processes = [10, 11, 12, 13].map((pid) => ({ pid, regions: 64, nrAccesses: 0 }));
+  const loop = withLoop(scheduler, { policy: { observeCpuMsPerSec: 10 }, processes }, (loop, { expectObservable }) => {
+    const read = loop.port.accessRegions.bind(loop.port);
+    loop.port.accessRegions = (pid) => {
+      loop.port.cpuMs += 5;
+      return read(pid);
+    };
+    expectObservable(loop.port.cycles$).toBe('c 999ms c 1999ms c 3999ms c');
+    scheduler.schedule(() => loop.start());
+    scheduler.schedule(() => loop.stop(), 8000);
+  });
+  assert.deepEqual(loop.cycleRecords().map((r) => r.nextIntervalMs), [1000, 2000, 4000, 8000]);
+});
+
 test('marble: --once runs exactly one cycle, done$ completes when its actions are done', () => {
   const scheduler = newScheduler();
   withLoop(scheduler, { daemon: { once: true } }, (loop, { cold, expectObservable }) => {
@@ -349,18 +368,17 @@ test('marble: observation in debt delays the next cycle until it is paid back, w
   const scheduler = newScheduler();
   // 64 ineligible regions at 1 ms an inspection: the first cycle inspects them all (the cost of an
   // inspection is not known yet) and leaves the 10 ms/s budget 54 ms in debt, 5.4 s of it. The pacer
-  // alone would have come back after 2 s (an idle cycle). At 5.4 s the budget is back at nothing, short
-  // of the share kept for inspections: the reading due is put off, which is not idle, and taken a
-  // second later; then the regions wait for their recheck and the idle backoff goes on.
+  // alone would have come back after 2 s (an idle cycle); then the regions wait for their recheck and
+  // the idle backoff goes on (a reading put off of a process already read is no work waiting).
   const shared: RegionFacts = { ...eligible, shared: 512 };
   const loop = withLoop(scheduler, { policy: { observeCpuMsPerSec: 10 }, inspectCpuMs: 1, facts: () => shared }, (loop, { expectObservable }) => {
-    expectObservable(loop.port.cycles$).toBe('c 5399ms c 999ms c 1999ms c 3999ms c');
+    expectObservable(loop.port.cycles$).toBe('c 5399ms c 3999ms c 7999ms c');
     scheduler.schedule(() => loop.start());
     scheduler.schedule(() => loop.stop(), 20_000);
   });
   const records = loop.cycleRecords();
-  assert.deepEqual(records.map((r) => r.inspected), [64, 0, 0, 0, 0]);
-  assert.deepEqual(records.map((r) => r.nextIntervalMs), [5400, 1000, 2000, 4000, 8000]);
+  assert.deepEqual(records.map((r) => r.inspected), [64, 0, 0, 0]);
+  assert.deepEqual(records.map((r) => r.nextIntervalMs), [5400, 4000, 8000, 8000]);
 });
 
 test('on the simulated kernel, built as `run --kernel sim` builds it: the production daemon finds a hot database and collapses its memory', () => {
