@@ -26,11 +26,12 @@
  *     pages at all: /proc/PID/ksm_merging_pages is read once per `inspect` call, and 0 skips them (a
  *     kernel before 5.19 has no such file: then they are always read); and only when pagemap's pages
  *     not exclusively mapped are within the caller's `sharedLimit`: beyond it the region is ineligible
- *     whatever the KSM bits say, and `shared` is that lower bound. On a KSM host, where a guest's
- *     regions hold pages merged with other guests', this spares most of the kpageflags reads. They are read as runs of nearby
- *     frames, one pread per run, a run reading through gaps of up to 64 frames (512 bytes of unneeded
- *     flags cost less than another syscall). Frames faulted together are usually close, so this is one
- *     or a few reads; the worst case, 512 scattered frames, is 512 reads of 8 bytes.
+ *     whatever the KSM bits say, and `shared` is that lower bound (on a KSM host, where a guest's
+ *     regions hold pages merged with other guests', this spares most of the kpageflags reads). They
+ *     are read as runs of nearby frames, one pread per run, a run reading through gaps of up to 64
+ *     frames (512 bytes of unneeded flags cost less than another syscall). Frames faulted together are
+ *     usually close, so this is one or a few reads; the worst case, 512 scattered frames, is 512 reads
+ *     of 8 bytes.
  * The zone table is built from /proc/zoneinfo on first use and kept (zones do not move); a PFN in no
  * zone (memory hot-added since) rebuilds it once per region, and is left out of nodePages if still
  * unknown. `refreshTopology` rebuilds it on demand.
