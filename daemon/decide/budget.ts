@@ -63,6 +63,8 @@ export class SharedBudget {
   private readonly unreserved: TokenBucket;
   /** Classes whose reserves are lent to the others (they have nothing to spend them on). */
   private lenders: ReadonlySet<string> = new Set();
+  /** Each class's sources in order, as of the last `lend` (asked for once per candidate a plan walks). */
+  private readonly sourcesOf = new Map<string, TokenBucket[]>();
 
   /** `shares`: class name → budgetShare (classes without a share are left out); Σ ≤ 1. */
   constructor(ratePerSec: number, shares: ReadonlyMap<string, number>, now: number) {
@@ -78,13 +80,18 @@ export class SharedBudget {
   /** From now on the reserves of `classes` (and only theirs) are lent to the other classes. */
   lend(classes: ReadonlySet<string>): void {
     this.lenders = classes;
+    this.sourcesOf.clear();
   }
 
   /** The buckets class `cls` draws from, in order: its reserve, the unreserved part, the reserves lent to it. */
   private sources(cls: string): TokenBucket[] {
-    const own = this.reserves.get(cls);
-    const sources = own === undefined ? [this.unreserved] : [own, this.unreserved];
-    for (const [name, reserve] of this.reserves) if (name !== cls && this.lenders.has(name)) sources.push(reserve);
+    let sources = this.sourcesOf.get(cls);
+    if (sources === undefined) {
+      const own = this.reserves.get(cls);
+      sources = own === undefined ? [this.unreserved] : [own, this.unreserved];
+      for (const [name, reserve] of this.reserves) if (name !== cls && this.lenders.has(name)) sources.push(reserve);
+      this.sourcesOf.set(cls, sources);
+    }
     return sources;
   }
 
@@ -125,7 +132,9 @@ export class SharedBudget {
 
   /** Available to class `cls` at `now`: its reserve, the unreserved part and the reserves lent to it (debts count against it). */
   available(now: number, cls: string): number {
-    const [first, ...rest] = this.sources(cls);
-    return first.available(now) + rest.reduce((sum, b) => sum + Math.max(0, b.available(now)), 0);
+    const sources = this.sources(cls);
+    let sum = sources[0].available(now);
+    for (let i = 1; i < sources.length; i++) sum += Math.max(0, sources[i].available(now));
+    return sum;
   }
 }

@@ -7,9 +7,9 @@
  * the first call (a `--dry-run` daemon never starts it) and holds the process alive only while a call
  * is in flight (ref/unref), so an idle daemon can still exit. A thread idle for IDLE_MS is ended and the
  * next call starts another: its V8 isolate is tens of MiB of a daemon in steady state, where nothing is
- * left to collapse. An unsubscribed call cannot be taken back
- * from the kernel: it runs, and its reply is dropped. If the thread dies, the calls in flight fail with
- * EIO and the next call starts a new one; `terminate` ends it for good.
+ * left to collapse. An unsubscribed call cannot be taken back from the kernel: it runs, and its reply is
+ * dropped. If the thread dies, the calls in flight fail with EIO and the next call starts a new one;
+ * `terminate` ends it for good.
  */
 import { Worker } from 'node:worker_threads';
 import { Observable, timer, type Subscription } from 'rxjs';
